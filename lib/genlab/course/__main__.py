@@ -1,0 +1,100 @@
+"""``python -m genlab.course build|execute|check|grade|readme`` — see the README's instructor guide."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from . import assignments, repo_root
+
+REPORT = Path("reports")
+
+
+def _build(root: Path, args: argparse.Namespace) -> int:
+    from .build import build
+    for name in build(root):
+        print(f"built course/{name}")
+    return 0
+
+
+def _execute(root: Path, args: argparse.Namespace) -> int:
+    from .execute import execute_notebook, format_table, update_report
+    mode = "smoke" if args.smoke else "full"
+    records = []
+    for a in assignments(root):
+        if args.only and not any(a.name.startswith(o) for o in args.only):
+            continue
+        for nb in a.notebooks:
+            out = root / REPORT / f"executed-{mode}" / a.name / nb.name
+            print(f"executing {nb.relative_to(root)} ({mode}) ...", flush=True)
+            record = execute_notebook(nb, out, smoke=args.smoke, root=root)
+            records.append(record)
+            print(f"  {record.seconds:.1f} s, {record.peak_rss_mb:.0f} MB, "
+                  f"{'ok' if record.ok else 'FAILED: ' + str(record.error)}", flush=True)
+    update_report(root / REPORT / "execution.json", records)
+    print(format_table(records))
+    return 0 if all(r.ok for r in records) else 1
+
+
+def _check(root: Path, args: argparse.Namespace) -> int:
+    from .check import check_all
+    problems = check_all(root)
+    for p in problems:
+        print(f"- {p}")
+    print(f"{len(problems)} problem(s)" if problems else "course/ is in sync, clean and leak-free")
+    return 1 if problems else 0
+
+
+def _grade(root: Path, args: argparse.Namespace) -> int:
+    """Dry-run the grading cycle: the model answers must score full marks, blanks zero."""
+    from .grade import GradingRun, model_answers, fill_in
+    failed = 0
+    for a in assignments(root):
+        if args.only and not any(a.name.startswith(o) for o in args.only):
+            continue
+        with tempfile.TemporaryDirectory(prefix="genlab-grade-") as tmp:
+            run = GradingRun(a, Path(tmp))
+            released = run.released()
+            answers = {nb.name: model_answers(json.loads(nb.read_text())) for nb in a.notebooks}
+            run.submit("model", {n: fill_in(nb, answers[n]) for n, nb in released.items()})
+            run.submit("blank", released)
+            run.autograde()
+            for student in ("model", "blank"):
+                scores = [s for s in run.scores(student) if s.score is not None]
+                got, out_of = sum(s.score for s in scores), sum(s.max_score for s in scores)
+                want = out_of if student == "model" else 0
+                ok = got == want
+                failed += not ok
+                print(f"{a.name:<24} {student:<6} {got:g}/{out_of:g} auto-graded points "
+                      f"{'ok' if ok else 'WRONG (expected ' + format(want, 'g') + ')'}")
+    return 1 if failed else 0
+
+
+def _readme(root: Path, args: argparse.Namespace) -> int:
+    from .readme import update_readme
+    print(update_readme(root, root / REPORT / "execution.json"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genlab.course", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="regenerate course/ from solutions/ (nbgrader generate_assignment)")
+    ex = sub.add_parser("execute", help="run every solutions notebook with papermill; record time and memory")
+    ex.add_argument("--smoke", action="store_true", help="run in SMOKE mode (seconds per notebook)")
+    ex.add_argument("--only", nargs="*", help="assignment name prefixes, e.g. 00 01_foundations")
+    sub.add_parser("check", help="course/ in sync with solutions/, no leaks, cleared outputs, parameters cells")
+    gr = sub.add_parser("grade", help="dry-run nbgrader autograde: model answers full marks, blanks zero")
+    gr.add_argument("--only", nargs="*", help="assignment name prefixes")
+    sub.add_parser("readme", help="rewrite the README course map from reports/execution.json")
+    args = parser.parse_args(argv)
+    root = repo_root()
+    handler = {"build": _build, "execute": _execute, "check": _check, "grade": _grade,
+               "readme": _readme}[args.command]
+    return handler(root, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Execute notebooks with papermill and record wall time and the kernel's peak memory.
+
+Each notebook runs in a fresh child process (``python -m genlab.course.execute NB OUT``)
+that starts the kernel, so the child's ``RUSAGE_CHILDREN`` peak RSS is exactly the
+kernel's peak: measured by the OS, not sampled.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# Targets (design.md) and the CI guard, which leaves room for a noisy machine.
+TARGET_SECONDS, TARGET_MB = 180, 1536
+GUARD_SECONDS, GUARD_MB = 360, 2048
+
+
+@dataclass
+class Record:
+    """What one execution measured. ``ok`` is False on a cell error or a blown guard."""
+
+    notebook: str
+    smoke: bool
+    seconds: float
+    peak_rss_mb: float
+    ok: bool
+    error: str | None = None
+
+    @property
+    def within_target(self) -> bool:
+        return self.seconds <= TARGET_SECONDS and self.peak_rss_mb <= TARGET_MB
+
+
+def _run_here(notebook: Path, output: Path, smoke: bool) -> dict:
+    """Child side: execute with papermill, then read the reaped kernel's peak RSS."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters={"SMOKE": smoke},
+                                   cwd=str(notebook.parent), kernel_name="python3",
+                                   progress_bar=False, log_output=False)
+    except PapermillExecutionError as err:
+        error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1), "error": error}
+
+
+def execute_notebook(notebook: Path, output: Path, *, smoke: bool = False,
+                     root: Path | None = None) -> Record:
+    """Execute one notebook in a child process and return its ``Record``.
+
+    A notebook over the CI guard fails even when every cell passed; one that runs far
+    past the guard is killed.
+    """
+    env = dict(os.environ, GENLAB_SMOKE="1" if smoke else "0")
+    name = str(notebook.relative_to(root)) if root else notebook.name
+    cmd = [sys.executable, "-m", "genlab.course.execute", str(notebook), str(output)]
+    if smoke:
+        cmd.append("--smoke")
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                              timeout=GUARD_SECONDS + 60)
+    except subprocess.TimeoutExpired:
+        return Record(name, smoke, float(GUARD_SECONDS + 60), 0.0, False,
+                      f"killed after {GUARD_SECONDS + 60} s")
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return Record(name, smoke, 0.0, 0.0, False,
+                      f"runner crashed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    record = Record(name, smoke, result["seconds"], result["peak_rss_mb"], result["error"] is None,
+                    result["error"])
+    if record.ok and (record.seconds > GUARD_SECONDS or record.peak_rss_mb > GUARD_MB):
+        record.ok = False
+        record.error = (f"over the CI guard: {record.seconds:.0f} s / {record.peak_rss_mb:.0f} MB "
+                        f"(guard {GUARD_SECONDS} s / {GUARD_MB} MB)")
+    return record
+
+
+def update_report(path: Path, records: list[Record]) -> list[Record]:
+    """Merge ``records`` into the JSON report at ``path`` (one entry per notebook and mode)."""
+    old = json.loads(path.read_text()) if path.exists() else []
+    merged = {(r["notebook"], r["smoke"]): r for r in old}
+    merged.update({(r.notebook, r.smoke): asdict(r) for r in records})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(merged.values(), key=lambda r: (r["smoke"], r["notebook"]))
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    return [Record(**r) for r in rows]
+
+
+def format_table(records: list[Record]) -> str:
+    """A plain-text table of records, with the budget verdict per notebook."""
+    lines = [f"{'notebook':<48} {'mode':<5} {'time':>7} {'peak RSS':>9}  verdict"]
+    for r in records:
+        verdict = "FAIL: " + (r.error or "") if not r.ok else (
+            "ok" if r.smoke or r.within_target else "over target")
+        lines.append(f"{r.notebook:<48} {'smoke' if r.smoke else 'full':<5} {r.seconds:>6.1f}s "
+                     f"{r.peak_rss_mb:>7.0f}MB  {verdict}")
+    total = sum(r.seconds for r in records)
+    lines.append(f"{'total':<48} {'':<5} {total:>6.1f}s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # the child process started by execute_notebook
+    parser = argparse.ArgumentParser()
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(_run_here(args.notebook.resolve(), args.output.resolve(), args.smoke)))

@@ -1,0 +1,117 @@
+"""The grading cycle, through nbgrader's real autograde and gradebook.
+
+Used by the tests to prove every assignment both ways (a correct submission gets full
+marks, an unanswered one gets zero) and by instructors to dry-run an edited assignment:
+``python -m genlab.course grade``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from . import RELEASE, SOURCE, Assignment
+from .build import nbgrader
+
+NOTEBOOK_JSON = dict  # a notebook as parsed JSON
+
+
+@dataclass
+class CellScore:
+    """One graded cell of one submission, as the gradebook holds it."""
+
+    notebook: str
+    grade_id: str
+    kind: str               # "autograded test", "written answer", ...
+    score: float | None     # None: waits for a human (a written answer with some text in it)
+    max_score: float
+
+
+def _load(path: Path) -> NOTEBOOK_JSON:
+    return json.loads(path.read_text())
+
+
+def _strip_markers(source: str) -> str:
+    keep = [line for line in source.splitlines()
+            if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+    return "\n".join(keep)
+
+
+def model_answers(source_nb: NOTEBOOK_JSON) -> dict[str, str]:
+    """grade_id -> the instructor's answer, markers removed, for every solution cell."""
+    answers = {}
+    for cell in source_nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            answers[meta["grade_id"]] = _strip_markers(src)
+    return answers
+
+
+def fill_in(release_nb: NOTEBOOK_JSON, answers: dict[str, str]) -> NOTEBOOK_JSON:
+    """A copy of the student notebook with the given solution cells answered."""
+    nb = copy.deepcopy(release_nb)
+    known = set()
+    for cell in nb["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+            known.add(grade_id)
+    unknown = set(answers) - known
+    if unknown:
+        raise ValueError(f"no cells with grade_id {sorted(unknown)} in this notebook")
+    return nb
+
+
+class GradingRun:
+    """A throwaway nbgrader course with one assignment, students submitting into it."""
+
+    def __init__(self, assignment: Assignment, workdir: Path):
+        self.assignment = assignment
+        self.root = workdir
+        self.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+        shutil.copy(assignment.root / "nbgrader_config.py", workdir / "nbgrader_config.py")
+        shutil.copytree(assignment.source_dir, workdir / SOURCE / assignment.name)
+        self._nbgrader("generate_assignment", assignment.name, "--force")
+
+    def _nbgrader(self, *args: str) -> None:
+        env = dict(os.environ, GENLAB_SMOKE="1")  # graded cells don't depend on training size
+        nbgrader(self.root, *args, f"--CourseDirectory.root={self.root}",
+                 f"--CourseDirectory.db_url={self.db_url}", env=env)
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / RELEASE / self.assignment.name
+
+    def released(self) -> dict[str, NOTEBOOK_JSON]:
+        return {p.name: _load(p) for p in sorted(self.release_dir.glob("*.ipynb"))}
+
+    def submit(self, student: str, notebooks: dict[str, NOTEBOOK_JSON]) -> None:
+        """Place a student's notebooks (and the released data files) as nbgrader's 'submitted'."""
+        target = self.root / "submitted" / student / self.assignment.name
+        shutil.copytree(self.release_dir, target, dirs_exist_ok=True)
+        for name, nb in notebooks.items():
+            (target / name).write_text(json.dumps(nb, indent=1))
+
+    def autograde(self) -> None:
+        self._nbgrader("autograde", self.assignment.name, "--force")
+
+    def scores(self, student: str) -> list[CellScore]:
+        """Every graded cell of ``student``'s autograded submission."""
+        out = []
+        with Gradebook(self.db_url) as gb:
+            submission = gb.find_submission(self.assignment.name, student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    kind = {"code": "autograded test", "markdown": "written answer"}.get(
+                        grade.cell.cell_type, grade.cell.cell_type)
+                    if grade.cell.cell_type == "code" and grade.auto_score is None:
+                        kind = "manually graded code"
+                    score = None if grade.needs_manual_grade and grade.manual_score is None else grade.score
+                    out.append(CellScore(nb.name, grade.name, kind, score, grade.max_score))
+        return out

@@ -1,0 +1,49 @@
+"""Write the README's course map from the execution report."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from . import Assignment, assignments
+from .execute import Record
+
+START, END = "<!-- course-map:start -->", "<!-- course-map:end -->"
+
+
+def title(notebook: Path) -> str:
+    """The notebook's first heading, without the leading #."""
+    for cell in json.loads(notebook.read_text())["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        match = re.search(r"^#\s+(.+)$", src, re.M) if cell["cell_type"] == "markdown" else None
+        if match:
+            return match.group(1).strip()
+    return notebook.stem
+
+
+def course_map(items: list[Assignment], records: list[Record]) -> str:
+    """A markdown table: module, notebook title, full-mode time and peak memory (measured)."""
+    full = {r.notebook: r for r in records if not r.smoke}
+    rows = ["| module | notebook | full-mode time | peak memory |", "|---|---|---|---|"]
+    for a in items:
+        for nb in a.notebooks:
+            r = full.get(str(nb.relative_to(a.root)))
+            time = f"{r.seconds:.0f} s" if r else "not measured"
+            mem = f"{r.peak_rss_mb / 1024:.2f} GB" if r else "not measured"
+            link = f"[{title(nb)}](course/{a.name}/{nb.name})"
+            rows.append(f"| `{a.name}` | {link} | {time} | {mem} |")
+    return "\n".join(rows)
+
+
+def update_readme(root: Path, report: Path) -> str:
+    """Replace the table between the course-map markers in README.md; return the table."""
+    records = [Record(**r) for r in json.loads(report.read_text())] if report.exists() else []
+    table = course_map(assignments(root), records)
+    readme = root / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"README.md needs the markers {START} and {END}")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+    return table

@@ -1,0 +1,99 @@
+"""Checks that test cells call: each failure says what was expected, what came back, and a hint.
+
+Introduced in 00_orientation ("how to read a failing test"). A failed check raises
+``CheckFailed`` (an ``AssertionError``), which nbgrader scores as a failed test cell.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+
+class CheckFailed(AssertionError):
+    """A test cell's check did not hold. The message is written for the learner."""
+
+
+def _fail(what: str, expected: str, got: str, hint: str | None) -> None:
+    lines = [f"{what}", f"  expected: {expected}", f"  got:      {got}"]
+    if hint:
+        lines.append(f"  hint:     {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def _as_array(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def _short(a: np.ndarray) -> str:
+    return np.array2string(a, precision=5, threshold=8, edgeitems=2).replace("\n", " ")
+
+
+def check_type(got: Any, expected: type | tuple[type, ...], *, name: str = "result",
+               hint: str | None = None) -> None:
+    """Check that ``got`` is an instance of ``expected``."""
+    if not isinstance(got, expected):
+        names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+        _fail(f"{name} has the wrong type", names, type(got).__name__,
+              hint or "did the function reach its return statement? (None means it returned nothing)")
+
+
+def check_shape(got: Any, expected: Sequence[int], *, name: str = "result",
+                hint: str | None = None) -> None:
+    """Check a tensor's or array's shape."""
+    if not hasattr(got, "shape"):
+        _fail(f"{name} has no shape", f"an array or tensor of shape {tuple(expected)}",
+              type(got).__name__, hint or "return a tensor, not a Python number or list")
+    if tuple(got.shape) != tuple(expected):
+        _fail(f"{name} has the wrong shape", str(tuple(expected)), str(tuple(got.shape)),
+              hint or "check which axis you reduced over, and keepdim")
+
+
+def check_close(got: Any, expected: Any, *, name: str = "result", atol: float = 1e-6,
+                rtol: float = 1e-5, hint: str | None = None) -> None:
+    """Check that ``got`` equals ``expected`` element-wise within ``atol + rtol*|expected|``.
+
+    Numbers, NumPy arrays and tensors are all accepted; shapes must match exactly
+    (no silent broadcasting), and NaN or infinity in ``got`` is reported as such.
+    """
+    if got is None:
+        _fail(f"{name} is None", "a value", "None", hint or "did you forget `return`?")
+    g, e = _as_array(got), _as_array(expected)
+    if g.shape != e.shape:
+        _fail(f"{name} has the wrong shape", str(e.shape), str(g.shape),
+              hint or "check which axis you reduced over, and keepdim")
+    bad = ~np.isfinite(g) & np.isfinite(e)
+    if bad.any():
+        _fail(f"{name} contains NaN or infinity", _short(e), _short(g),
+              hint or "look for exp() of a large number or log() of zero")
+    if not np.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
+        diff = np.abs(g - e)
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+        where = f" (largest difference {float(diff[worst]):.3g} at index {tuple(int(i) for i in worst)})" \
+            if diff.ndim else f" (difference {float(diff):.3g})"
+        _fail(f"{name} is not close enough to the reference{where}", _short(e), _short(g), hint)
+
+
+def check_true(condition: bool, what: str, *, expected: str = "True", got: str = "False",
+               hint: str | None = None) -> None:
+    """Check a condition that has no reference value, with a teaching message."""
+    if not bool(condition):
+        _fail(what, expected, got, hint)
+
+
+def check_raises(fn: Callable[..., Any], exception: type[BaseException], *args: Any,
+                 hint: str | None = None, **kwargs: Any) -> None:
+    """Check that ``fn(*args, **kwargs)`` raises ``exception``."""
+    try:
+        fn(*args, **kwargs)
+    except exception:
+        return
+    except Exception as err:  # a different error is still a wrong answer, and worth naming
+        _fail(f"{getattr(fn, '__name__', 'function')} raised the wrong error",
+              exception.__name__, f"{type(err).__name__}: {err}", hint)
+    _fail(f"{getattr(fn, '__name__', 'function')} did not raise", exception.__name__,
+          "no error", hint)

@@ -1,0 +1,130 @@
+"""The one small training loop every notebook uses. Introduced in 00_orientation.
+
+``fit`` knows nothing about the model: the notebook passes a ``loss_fn(model, batch)``
+that returns a scalar loss, and optionally an ``eval_fn(model)`` that returns a dict of
+metrics. It shows a tqdm progress bar, stops when its wall-clock budget is spent, and
+returns a ``History``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from tqdm.auto import tqdm
+
+from .runtime import Budget
+
+LossFn = Callable[[torch.nn.Module, tuple], torch.Tensor]
+EvalFn = Callable[[torch.nn.Module], dict]
+
+
+@dataclass
+class History:
+    """Per-epoch records: ``history["val_loss"]`` is the list of that metric, epoch by epoch."""
+
+    records: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_by_budget: bool = False
+
+    def __getitem__(self, key: str) -> list[float]:
+        if not self.records or key not in self.records[-1]:
+            known = sorted(self.records[-1]) if self.records else []
+            raise KeyError(f"no metric {key!r} in this history; it has {known}")
+        return [r[key] for r in self.records if key in r]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def last(self, key: str) -> float:
+        return self[key][-1]
+
+    def as_dict(self) -> dict[str, list[float]]:
+        keys = dict.fromkeys(k for r in self.records for k in r)
+        return {k: self[k] for k in keys}
+
+
+def as_loader(data: Dataset | DataLoader | tuple | list, batch_size: int, shuffle: bool,
+              generator: torch.Generator | None = None) -> DataLoader:
+    """Accept a DataLoader, a Dataset, or a tuple of tensors such as ``(X, y)``."""
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, (tuple, list)):
+        if not data or not all(isinstance(t, torch.Tensor) for t in data):
+            raise ValueError("a tuple of training data must hold tensors, e.g. (X, y)")
+        data = TensorDataset(*data)
+    if not isinstance(data, Dataset):
+        raise ValueError(f"training data must be a Dataset, DataLoader or tuple of tensors, "
+                         f"got {type(data).__name__}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoader | tuple, *,
+        num_epochs: int, lr: float = 1e-3, batch_size: int = 64,
+        optimizer: torch.optim.Optimizer | None = None, eval_fn: EvalFn | None = None,
+        time_budget: float | None = None, seed: int = 0, progress: bool = True,
+        device: torch.device | str | None = None) -> History:
+    """Train ``model`` for ``num_epochs`` (or until ``time_budget`` seconds) and return its history.
+
+    Each record holds ``epoch``, ``train_loss`` (mean over the epoch's batches), ``time``
+    (seconds since the start) and whatever ``eval_fn`` returns. Batches are moved to
+    ``device`` (default: the model's device). The optimizer defaults to AdamW(lr).
+    """
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters (all requires_grad=False?)")
+    device = torch.device(device) if device is not None else params[0].device
+    loader = as_loader(train_data, batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(seed))
+    optimizer = optimizer or torch.optim.AdamW(params, lr=lr)
+    budget = Budget(time_budget)
+    history = History()
+    bar = tqdm(range(1, num_epochs + 1), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for batch in loader:
+            batch = tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
+            loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; "
+                                         "try a smaller lr or check the loss function")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total, count = total + loss.item(), count + 1
+            if budget.spent:
+                break
+        record = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        if eval_fn is not None:
+            model.eval()
+            with torch.no_grad():
+                record.update({k: float(v) for k, v in eval_fn(model).items()})
+        record["time"] = budget.elapsed
+        history.records.append(record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "time")})
+        if budget.spent:
+            history.stopped_by_budget = epoch < num_epochs
+            break
+    bar.close()
+    history.seconds = budget.elapsed
+    model.eval()
+    return history
+
+
+def accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Fraction of rows of ``X`` whose arg-max logit equals the label ``y``."""
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    model.eval()
+    with torch.no_grad():
+        preds = torch.cat([model(X[i:i + batch_size]).argmax(-1) for i in range(0, len(X), batch_size)])
+    return (preds == y).float().mean().item()

@@ -1,0 +1,75 @@
+"""The grading cycle through nbgrader's real generate_assignment → autograde → gradebook.
+
+For every assignment: the model answers score full marks on every autograded test, the
+unanswered student notebook scores zero without crashing the grader, and plausible wrong
+answers that pass the visible tests score less than full.
+"""
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+from nbgrader.validator import Validator
+
+from genlab.course import assignments, repo_root
+from genlab.course.grade import GradingRun, fill_in, model_answers
+
+ROOT = repo_root()
+ASSIGNMENTS = assignments(ROOT)
+WRONG_DIR = Path(__file__).parent / "wrong_answers"
+
+
+def wrong_answers(name: str) -> dict[str, dict[str, str]]:
+    path = WRONG_DIR / f"{name}.py"
+    assert path.exists(), f"add plausible wrong answers for {name} in {path}"
+    return runpy.run_path(str(path))["WRONG"]
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
+def graded(request, tmp_path_factory):
+    """One autograde run per assignment with three students: model, blank, wrong."""
+    a = request.param
+    run = GradingRun(a, tmp_path_factory.mktemp(f"grade-{a.name}"))
+    released = run.released()
+    sources = {nb.name: json.loads(nb.read_text()) for nb in a.notebooks}
+    answers = {n: model_answers(src) for n, src in sources.items()}
+    wrong = wrong_answers(a.name)
+    run.submit("model", {n: fill_in(nb, answers[n]) for n, nb in released.items()})
+    run.submit("blank", released)
+    run.submit("wrong", {n: fill_in(nb, {**answers[n], **wrong.get(n, {})}) for n, nb in released.items()})
+    run.autograde()
+    return run
+
+
+def test_model_answers_score_full_marks(graded):
+    scores = graded.scores("model")
+    tests = [s for s in scores if s.kind == "autograded test"]
+    assert tests, "an assignment needs autograded tests"
+    assert [(s.grade_id, s.score) for s in tests] == [(s.grade_id, s.max_score) for s in tests]
+    written = [s for s in scores if s.kind == "written answer"]
+    assert all(s.score is None for s in written), "answered written questions wait for a human grader"
+
+
+def test_unanswered_notebook_scores_zero(graded):
+    scores = graded.scores("blank")
+    assert scores and len(scores) == len(graded.scores("model"))  # every cell graded: no crash
+    assert [(s.grade_id, s.score) for s in scores] == [(s.grade_id, 0) for s in scores]
+
+
+def test_wrong_answers_pass_visible_tests_but_lose_points(graded, tmp_path):
+    scores = graded.scores("wrong")
+    tests = [s for s in scores if s.kind == "autograded test"]
+    lost = [s.grade_id for s in tests if s.score < s.max_score]
+    assert lost, "the plausible wrong answers scored full marks: the hidden tests miss them"
+    # ...while nbgrader's Validator (what a learner's Validate button runs) sees only visible tests pass.
+    submitted = graded.root / "submitted" / "wrong" / graded.assignment.name
+    os.environ["GENLAB_SMOKE"] = "1"
+    try:
+        for nb in sorted(submitted.glob("*.ipynb")):
+            result = Validator().validate(str(nb))
+            assert not result.get("failed"), f"{nb.name}: wrong answers should pass the visible tests"
+    finally:
+        os.environ.pop("GENLAB_SMOKE", None)

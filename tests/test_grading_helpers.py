@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+
+from genlab.grading import CheckFailed, check_close, check_raises, check_shape, check_true, check_type
+
+
+def test_check_close_accepts_close_values_of_any_kind():
+    check_close(torch.tensor([1.0, 2.0]), np.array([1.0, 2.0 + 1e-8]))
+    check_close(0.1 + 0.2, 0.3)
+    check_close(torch.tensor([float("-inf"), 0.0]), torch.tensor([float("-inf"), 0.0]))
+
+
+def test_check_close_failure_teaches():
+    with pytest.raises(CheckFailed) as err:
+        check_close(torch.tensor([1.0, 2.5]), torch.tensor([1.0, 2.0]), name="probs", hint="look at row 2")
+    text = str(err.value)
+    assert "probs" in text and "expected: [1. 2.]" in text and "got:      [1.  2.5]" in text
+    assert "hint:     look at row 2" in text and "index (1,)" in text
+    assert isinstance(err.value, AssertionError)  # nbgrader scores any AssertionError as a failed test
+
+
+@pytest.mark.parametrize("got, fragment", [
+    (torch.tensor([1.0, 2.0, 3.0]), "wrong shape"),
+    (torch.tensor([float("nan"), 1.0]), "NaN or infinity"),
+    (None, "forget `return`"),
+])
+def test_check_close_names_the_kind_of_mistake(got, fragment):
+    with pytest.raises(CheckFailed, match=fragment.replace("(", r"\(").replace("`", "`")):
+        check_close(got, torch.tensor([0.0, 1.0]))
+
+
+def test_check_shape_and_type():
+    check_shape(torch.zeros(2, 3), (2, 3))
+    with pytest.raises(CheckFailed, match=r"expected: \(2, 3\)"):
+        check_shape(torch.zeros(3, 2), (2, 3))
+    with pytest.raises(CheckFailed, match="no shape"):
+        check_shape(3.0, (1,))
+    check_type(1.0, float)
+    with pytest.raises(CheckFailed, match="NoneType"):
+        check_type(None, (int, float))
+
+
+def test_check_true_and_check_raises():
+    check_true(True, "fine")
+    with pytest.raises(CheckFailed, match="expected: >= 0.9"):
+        check_true(False, "accuracy", expected=">= 0.9", got="0.5")
+    check_raises(lambda: 1 / 0, ZeroDivisionError)
+    with pytest.raises(CheckFailed, match="did not raise"):
+        check_raises(lambda: 1, ValueError)
+    with pytest.raises(CheckFailed, match="wrong error"):
+        check_raises(lambda: 1 / 0, ValueError)

@@ -1,0 +1,41 @@
+"""Every solutions notebook, executed end to end by papermill, within the time and memory guard.
+
+New notebooks under solutions/ are picked up automatically. Each run is recorded in
+reports/execution.json, from which `python -m genlab.course readme` writes the README map.
+"""
+from __future__ import annotations
+
+import pytest
+
+from genlab.course import assignments, repo_root
+from genlab.course.execute import GUARD_MB, GUARD_SECONDS, TARGET_MB, TARGET_SECONDS, execute_notebook, update_report
+
+ROOT = repo_root()
+NOTEBOOKS = [nb for a in assignments(ROOT) for nb in a.notebooks]
+REPORT = ROOT / "reports" / "execution.json"
+SMOKE_COURSE_SECONDS = 600
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_notebook_runs_in_full_mode_within_budget(notebook):
+    out = ROOT / "reports" / "executed-full" / notebook.parent.name / notebook.name
+    record = execute_notebook(notebook, out, smoke=False, root=ROOT)
+    update_report(REPORT, [record])
+    print(f"{record.notebook}: {record.seconds:.1f} s, {record.peak_rss_mb:.0f} MB")
+    assert record.ok, record.error  # includes the notebook's own results check
+    assert record.seconds <= GUARD_SECONDS and record.peak_rss_mb <= GUARD_MB
+    if not record.within_target:  # the target is what we promise; the guard absorbs a noisy machine
+        print(f"WARNING: over the {TARGET_SECONDS} s / {TARGET_MB} MB target")
+
+
+def test_whole_course_runs_in_smoke_mode_under_ten_minutes():
+    records = []
+    for notebook in NOTEBOOKS:
+        out = ROOT / "reports" / "executed-smoke" / notebook.parent.name / notebook.name
+        records.append(execute_notebook(notebook, out, smoke=True, root=ROOT))
+    update_report(REPORT, records)
+    failed = [f"{r.notebook}: {r.error}" for r in records if not r.ok]
+    assert not failed, failed
+    total = sum(r.seconds for r in records)
+    assert total < SMOKE_COURSE_SECONDS, f"SMOKE course took {total:.0f} s"

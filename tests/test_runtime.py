@@ -1,0 +1,56 @@
+import time
+
+import pytest
+import torch
+
+from genlab.runtime import Budget, cache_dir, get_device, seed_everything, smoke_mode
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_smoke_mode_follows_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("GENLAB_SMOKE", value)
+    assert smoke_mode() is expected
+
+
+def test_smoke_mode_defaults_to_full(monkeypatch):
+    monkeypatch.delenv("GENLAB_SMOKE", raising=False)
+    assert smoke_mode() is False
+
+
+def test_get_device_prefers_cuda_only_when_present():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert get_device().type == expected
+    assert get_device("cpu").type == "cpu"
+
+
+def test_get_device_rejects_bad_requests():
+    with pytest.raises(ValueError, match="prefer"):
+        get_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            get_device("cuda")
+
+
+def test_seed_everything_makes_runs_repeatable():
+    seed_everything(3)
+    a = torch.randn(5)
+    g = seed_everything(3)
+    assert torch.equal(a, torch.randn(5))
+    assert torch.equal(torch.randn(5, generator=g), torch.randn(5, generator=seed_everything(3)))
+    with pytest.raises(ValueError):
+        seed_everything(-1)
+
+
+def test_cache_dir_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_budget_is_spent_after_its_time():
+    budget = Budget(0.05)
+    assert not budget.spent and budget.remaining > 0
+    time.sleep(0.06)
+    assert budget.spent and budget.remaining == 0
+    assert Budget(None).remaining == float("inf")
+    with pytest.raises(ValueError):
+        Budget(0)

@@ -1,0 +1,72 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genlab.data import load_digits
+from genlab.train import History, accuracy, fit
+
+
+def _loss(model, batch):
+    return F.cross_entropy(model(batch[0]), batch[1])
+
+
+def test_fit_learns_digits_and_records_history():
+    d = load_digits()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(64, 10)
+    before = accuracy(model, d.X_val, d.y_val)
+    history = fit(model, _loss, (d.X_train, d.y_train), num_epochs=8, lr=0.05, progress=False,
+                  eval_fn=lambda m: {"val_acc": accuracy(m, d.X_val, d.y_val)})
+    assert len(history) == 8 and history["epoch"] == list(range(1, 9))
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history.last("val_acc") > 0.9 > before
+    assert set(history.as_dict()) == {"epoch", "train_loss", "val_acc", "time"}
+    with pytest.raises(KeyError, match="no metric 'nope'"):
+        history["nope"]
+
+
+def test_fit_is_deterministic_given_the_seed():
+    d = load_digits()
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        model = torch.nn.Linear(64, 10)
+        losses.append(fit(model, _loss, (d.X_train, d.y_train), num_epochs=2, progress=False, seed=5)["train_loss"])
+    assert losses[0] == losses[1]
+
+
+def test_fit_stops_when_the_time_budget_is_spent():
+    X, y = torch.randn(4096, 64), torch.randint(0, 10, (4096,))
+    model = torch.nn.Sequential(torch.nn.Linear(64, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    history = fit(model, _loss, (X, y), num_epochs=10_000, batch_size=8, time_budget=0.3, progress=False)
+    assert history.stopped_by_budget and len(history) < 10_000
+    assert history.seconds < 5
+
+
+def test_fit_rejects_bad_arguments_clearly():
+    model = torch.nn.Linear(2, 2)
+    data = (torch.zeros(4, 2), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="num_epochs"):
+        fit(model, _loss, data, num_epochs=0)
+    with pytest.raises(ValueError, match="lr"):
+        fit(model, _loss, data, num_epochs=1, lr=-1)
+    with pytest.raises(ValueError, match="tensors"):
+        fit(model, _loss, ([1, 2], [3, 4]), num_epochs=1)
+    frozen = torch.nn.Linear(2, 2).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable"):
+        fit(frozen, _loss, data, num_epochs=1)
+    with pytest.raises(ValueError, match="rows"):
+        accuracy(model, torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))
+
+
+def test_fit_reports_a_diverging_loss():
+    model = torch.nn.Linear(2, 1)
+    data = (torch.randn(8, 2), torch.randn(8))
+    bad = lambda m, b: (m(b[0]).squeeze(-1) - b[1]).pow(2).mean() * float("inf")  # noqa: E731
+    with pytest.raises(FloatingPointError, match="smaller lr"):
+        fit(model, bad, data, num_epochs=1, progress=False)
+
+
+def test_history_is_a_plain_container():
+    h = History([{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.0}])
+    assert h["loss"] == [2.0, 1.0] and h.last("loss") == 1.0
