@@ -14,7 +14,6 @@ setup: $(STAMP)
 # so pip never pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
 	$(BIN)/python -m pip install -e '.[test]'
 	$(BIN)/jupyter labextension list 2>&1 | grep -q nbgrader

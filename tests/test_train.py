@@ -70,3 +70,10 @@ def test_fit_reports_a_diverging_loss():
 def test_history_is_a_plain_container():
     h = History([{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.0}])
     assert h["loss"] == [2.0, 1.0] and h.last("loss") == 1.0
+
+
+def test_live_plot_names_unknown_metrics():
+    d = load_digits()
+    with pytest.raises(ValueError, match="no \\['val_acc'\\]"):
+        fit(torch.nn.Linear(64, 10), _loss, (d.X_train, d.y_train), num_epochs=1, progress=False,
+            live_plot=["val_acc"])

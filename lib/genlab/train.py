@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
@@ -67,12 +67,13 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
         num_epochs: int, lr: float = 1e-3, batch_size: int = 64,
         optimizer: torch.optim.Optimizer | None = None, eval_fn: EvalFn | None = None,
         time_budget: float | None = None, seed: int = 0, progress: bool = True,
-        device: torch.device | str | None = None) -> History:
+        live_plot: Sequence[str] | None = None, device: torch.device | str | None = None) -> History:
     """Train ``model`` for ``num_epochs`` (or until ``time_budget`` seconds) and return its history.
 
     Each record holds ``epoch``, ``train_loss`` (mean over the epoch's batches), ``time``
     (seconds since the start) and whatever ``eval_fn`` returns. Batches are moved to
     ``device`` (default: the model's device). The optimizer defaults to AdamW(lr).
+    ``live_plot=["train_loss", "val_acc"]`` redraws those curves after every epoch in a notebook.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -87,6 +88,7 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
     optimizer = optimizer or torch.optim.AdamW(params, lr=lr)
     budget = Budget(time_budget)
     history = History()
+    plot = _LivePlot(live_plot) if live_plot else None
     bar = tqdm(range(1, num_epochs + 1), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
@@ -111,13 +113,40 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
         record["time"] = budget.elapsed
         history.records.append(record)
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "time")})
+        if plot:
+            plot.update(history)
         if budget.spent:
             history.stopped_by_budget = epoch < num_epochs
             break
     bar.close()
+    if plot:
+        plot.close()
     history.seconds = budget.elapsed
     model.eval()
     return history
+
+
+class _LivePlot:
+    """One figure, redrawn in place after each epoch (IPython display handle)."""
+
+    def __init__(self, keys: Sequence[str]):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self.keys, self.plt = list(keys), plt
+        self.fig, self.ax = plt.subplots(figsize=(5, 3.2))
+        self.handle = display(self.fig, display_id=True)  # None outside a notebook
+
+    def update(self, history: History) -> None:
+        from .viz import plot_history
+
+        self.ax.clear()
+        plot_history(history, self.keys, ax=self.ax)
+        if self.handle is not None:
+            self.handle.update(self.fig)
+
+    def close(self) -> None:
+        self.plt.close(self.fig)  # the last frame stays in the output; don't draw it twice
 
 
 def accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
