@@ -54,3 +54,11 @@ def test_budget_is_spent_after_its_time():
     assert Budget(None).remaining == float("inf")
     with pytest.raises(ValueError):
         Budget(0)
+
+
+def test_one_thread_restores_the_setting():
+    from genlab.runtime import one_thread
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

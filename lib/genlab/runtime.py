@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import random
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -92,3 +94,19 @@ class Budget:
 
     def __repr__(self) -> str:
         return f"Budget(seconds={self.seconds}, elapsed={self.elapsed:.1f})"
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(1)``, then restore the previous setting.
+
+    Loops of thousands of tiny tensor operations (HMC and VI in 01_foundations) gain nothing
+    from a second thread, and when cores are shared (CI, Binder's single CPU) idle threads
+    spinning on a busy core can make each operation ten times slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

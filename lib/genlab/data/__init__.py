@@ -1,0 +1,5 @@
+"""Offline data only: bundled with an installed package or generated from a seed."""
+from .digits import Digits, load_digits
+from .tabular import Tabular, load_breast_cancer
+
+__all__ = ["Digits", "load_digits", "Tabular", "load_breast_cancer"]
