@@ -6,7 +6,6 @@ answers that pass the visible tests score less than full.
 """
 from __future__ import annotations
 
-import json
 import os
 import runpy
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from nbgrader.validator import Validator
 
 from genlab.course import assignments, repo_root
-from genlab.course.grade import GradingRun, fill_in, model_answers
+from genlab.course.grade import GradingRun
 
 ROOT = repo_root()
 ASSIGNMENTS = assignments(ROOT)
@@ -33,13 +32,9 @@ def graded(request, tmp_path_factory):
     """One autograde run per assignment with three students: model, blank, wrong."""
     a = request.param
     run = GradingRun(a, tmp_path_factory.mktemp(f"grade-{a.name}"))
-    released = run.released()
-    sources = {nb.name: json.loads(nb.read_text()) for nb in a.notebooks}
-    answers = {n: model_answers(src) for n, src in sources.items()}
-    wrong = wrong_answers(a.name)
-    run.submit("model", {n: fill_in(nb, answers[n]) for n, nb in released.items()})
-    run.submit("blank", released)
-    run.submit("wrong", {n: fill_in(nb, {**answers[n], **wrong.get(n, {})}) for n, nb in released.items()})
+    run.submit("model", run.answered())
+    run.submit("blank", run.released())
+    run.submit("wrong", run.answered(wrong_answers(a.name)))
     run.autograde()
     return run
 

@@ -13,6 +13,12 @@ SOURCE = "solutions"
 RELEASE = "course"
 
 
+def cell_source(cell: dict) -> str:
+    """A notebook cell's source as one string (the JSON may store it as a list of lines)."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
 def repo_root(start: Path | None = None) -> Path:
     """The folder holding ``nbgrader_config.py`` (``GENLAB_ROOT`` overrides the search)."""
     if os.environ.get("GENLAB_ROOT"):

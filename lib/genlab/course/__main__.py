@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -49,17 +48,15 @@ def _check(root: Path, args: argparse.Namespace) -> int:
 
 def _grade(root: Path, args: argparse.Namespace) -> int:
     """Dry-run the grading cycle: the model answers must score full marks, blanks zero."""
-    from .grade import GradingRun, model_answers, fill_in
+    from .grade import GradingRun
     failed = 0
     for a in assignments(root):
         if args.only and not any(a.name.startswith(o) for o in args.only):
             continue
         with tempfile.TemporaryDirectory(prefix="genlab-grade-") as tmp:
             run = GradingRun(a, Path(tmp))
-            released = run.released()
-            answers = {nb.name: model_answers(json.loads(nb.read_text())) for nb in a.notebooks}
-            run.submit("model", {n: fill_in(nb, answers[n]) for n, nb in released.items()})
-            run.submit("blank", released)
+            run.submit("model", run.answered())
+            run.submit("blank", run.released())
             run.autograde()
             for student in ("model", "blank"):
                 scores = [s for s in run.scores(student) if s.score is not None]

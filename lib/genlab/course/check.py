@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from . import RELEASE, SOURCE, assignments
+from . import RELEASE, SOURCE, assignments, cell_source
 from .build import build_to_temp
 
 SECRET = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
@@ -17,17 +17,12 @@ def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text())["cells"]
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
 def _readable_text(path: Path) -> str:
     """A file's text as a learner reads it: for notebooks, the decoded cell sources and metadata."""
     text = path.read_text(errors="ignore")
     if path.suffix == ".ipynb":
         cells = json.loads(text)["cells"]
-        text += "\n".join(_source(c) + "\n" + json.dumps(c.get("metadata", {})) for c in cells)
+        text += "\n".join(cell_source(c) + "\n" + json.dumps(c.get("metadata", {})) for c in cells)
     return text
 
 
@@ -35,7 +30,7 @@ def secret_lines(notebook: Path) -> set[str]:
     """Lines of solutions, hidden tests and model written answers that appear nowhere else."""
     secret, public = set(), set()
     for cell in _cells(notebook):
-        src = _source(cell)
+        src = cell_source(cell)
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] == "markdown" and meta.get("solution"):
             secret.update(line.strip() for line in src.splitlines())
@@ -90,7 +85,7 @@ def check_hygiene(root: Path) -> list[str]:
             params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
             if len(params) != 1:
                 problems.append(f"{rel} needs exactly one cell tagged 'parameters', has {len(params)}")
-            elif not re.search(r"^SMOKE\s*=", _source(params[0]), re.M):
+            elif not re.search(r"^SMOKE\s*=", cell_source(params[0]), re.M):
                 problems.append(f"{rel}: its parameters cell does not set SMOKE")
     return problems
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from . import RELEASE, SOURCE, Assignment
+from . import RELEASE, SOURCE, Assignment, cell_source
 from .build import nbgrader
 
-NOTEBOOK_JSON = dict  # a notebook as parsed JSON
+NOTEBOOK_JSON = dict  # a notebook as parsed JSON (nbformat 4)
 
 
 @dataclass
@@ -48,8 +48,7 @@ def model_answers(source_nb: NOTEBOOK_JSON) -> dict[str, str]:
     for cell in source_nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution"):
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            answers[meta["grade_id"]] = _strip_markers(src)
+            answers[meta["grade_id"]] = _strip_markers(cell_source(cell))
     return answers
 
 
@@ -90,6 +89,16 @@ class GradingRun:
 
     def released(self) -> dict[str, NOTEBOOK_JSON]:
         return {p.name: _load(p) for p in sorted(self.release_dir.glob("*.ipynb"))}
+
+    def answered(self, overrides: dict[str, dict[str, str]] | None = None) -> dict[str, NOTEBOOK_JSON]:
+        """The released notebooks filled in with the model answers, then with ``overrides``
+        ({notebook name: {grade_id: source}}) — e.g. plausible wrong answers."""
+        overrides = overrides or {}
+        out = {}
+        for name, nb in self.released().items():
+            answers = model_answers(_load(self.assignment.source_dir / name))
+            out[name] = fill_in(nb, {**answers, **overrides.get(name, {})})
+        return out
 
     def submit(self, student: str, notebooks: dict[str, NOTEBOOK_JSON]) -> None:
         """Place a student's notebooks (and the released data files) as nbgrader's 'submitted'."""

@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from . import Assignment, assignments
+from . import Assignment, assignments, cell_source
 from .execute import Record
 
 START, END = "<!-- course-map:start -->", "<!-- course-map:end -->"
@@ -14,7 +14,7 @@ START, END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 def title(notebook: Path) -> str:
     """The notebook's first heading, without the leading #."""
     for cell in json.loads(notebook.read_text())["cells"]:
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        src = cell_source(cell)
         match = re.search(r"^#\s+(.+)$", src, re.M) if cell["cell_type"] == "markdown" else None
         if match:
             return match.group(1).strip()
