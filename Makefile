@@ -5,8 +5,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.genlab-installed
 PORT   ?= 8888
+# Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
+CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab test smoke course execute check clean
+.PHONY: setup test-tools browser lab test smoke course execute check clean
 
 setup: $(STAMP)
 
@@ -19,11 +21,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/jupyter labextension list 2>&1 | grep -q nbgrader
 	touch $(STAMP)
 
+# The browser test needs Debian's chromium (Playwright drives it; no browser download).
+# As root (CI) it is installed here; elsewhere install it yourself or the test is skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "note: no chromium; 'sudo apt-get install chromium' to run the browser test"; fi; }
+
+$(CHP): deploy/local/package.json deploy/local/package-lock.json
+	cd deploy/local && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CHP)
+
+test-tools: setup browser $(CHP)
+
 lab: setup
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 	  --ServerApp.root_dir=course $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: setup
+test: test-tools
 	$(BIN)/python -m pytest
 
 # Instructor shortcuts (see README): rebuild course/, execute every notebook, check hygiene.
@@ -37,4 +54,4 @@ check: setup
 	$(BIN)/python -m genlab.course check
 
 clean:
-	rm -rf $(VENV) .pytest_cache build reports
+	rm -rf $(VENV) .pytest_cache build reports deploy/local/node_modules

@@ -12,3 +12,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Autograde executes whole notebooks; the 30 s default per cell is too short for training cells.
 # Grade with GENLAB_SMOKE=1 (see README): graded cells never depend on training size.
 c.Execute.timeout = 600
+
+# Feedback keeps hidden tests hidden, so an assignment can be given again: HideHiddenTests
+# removes them, and the tracebacks that quote them, from the feedback HTML (it keeps each
+# failure's message). To show hidden tests in feedback: c.HideHiddenTests.enabled = False
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "genlab.course.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
