@@ -5,10 +5,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.genlab-installed
 PORT   ?= 8888
+LAB_ROOT ?= course
 # Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
 CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup test-tools browser lab test smoke course execute check clean
+.PHONY: setup lab-settings test-tools browser lab test smoke course execute check clean
 
 setup: $(STAMP)
 
@@ -19,7 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install torch==2.13.0
 	$(BIN)/python -m pip install -e '.[test]'
 	$(BIN)/jupyter labextension list 2>&1 | grep -q nbgrader
+	$(MAKE) --no-print-directory lab-settings
 	touch $(STAMP)
+
+# Offline course: JupyterLab neither asks about nor fetches its news feed (as on Binder).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d/genlab.json
+lab-settings: binder/lab-settings.json
+	mkdir -p $(dir $(LAB_SETTINGS)) && cp binder/lab-settings.json $(LAB_SETTINGS)
 
 # The browser test needs Debian's chromium (Playwright drives it; no browser download).
 # As root (CI) it is installed here; elsewhere install it yourself or the test is skipped.
@@ -36,9 +43,11 @@ $(CHP): deploy/local/package.json deploy/local/package-lock.json
 
 test-tools: setup browser $(CHP)
 
+# Offline: no news feed, no update check (both would reach out to the internet).
 lab: setup
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-	  --ServerApp.root_dir=course $(if $(filter 0,$(shell id -u)),--allow-root,)
+	  --ServerApp.root_dir=$(LAB_ROOT) $(if $(filter 0,$(shell id -u)),--allow-root,) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 test: test-tools
 	$(BIN)/python -m pytest

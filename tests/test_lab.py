@@ -2,22 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from labserver import make_lab
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -26,38 +14,18 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def test_make_lab_serves_the_course(tmp_path):
-    port = _free_port()
-    log = tmp_path / "lab.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}"], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ))
-    try:
-        url = None
-        deadline = time.time() + 120
-        while time.time() < deadline and url is None:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            match = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)", log.read_text())
-            url = match and match.group(0)
-            time.sleep(0.5)
-        assert url, f"no JupyterLab URL printed:\n{log.read_text()[-3000:]}"
-        token = url.split("token=")[1]
-        base = f"http://127.0.0.1:{port}"
-        status, page = _get(url)
+    with make_lab(tmp_path / "lab.log") as lab:
+        status, page = _get(lab.url("/lab"))
         assert status == 200 and "JupyterLab" in page
-        _, listing = _get(f"{base}/api/contents?token={token}")
+        _, listing = _get(lab.url("/api/contents"))
         names = {item["name"] for item in json.loads(listing)["content"]}
         assert "00_orientation" in names and "solutions" not in names  # rooted at course/
-        _, folder = _get(f"{base}/api/contents/00_orientation?token={token}")
+        _, folder = _get(lab.url("/api/contents/00_orientation"))
         assert "00_orientation.ipynb" in {i["name"] for i in json.loads(folder)["content"]}
-        _, specs = _get(f"{base}/api/kernelspecs?token={token}")
+        _, specs = _get(lab.url("/api/kernelspecs"))
         assert "python3" in json.loads(specs)["kernelspecs"]
         config = json.loads(re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
         federated = {ext["name"] for ext in config["federated_extensions"]}
         assert {"@jupyter-widgets/jupyterlab-manager", "@jupyter/nbgrader"} <= federated
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        # Offline: JupyterLab is told not to fetch news or check for updates.
+        assert config["news"] == {"disabled": True}, config.get("news")

@@ -2,6 +2,10 @@
 
 Introduced in 00_orientation ("how to read a failing test"). A failed check raises
 ``CheckFailed`` (an ``AssertionError``), which nbgrader scores as a failed test cell.
+
+Every function here sets ``__tracebackhide__``: IPython (and pytest) then leave these frames
+out of the traceback, so a learner sees the failing line of the test cell, one short frame
+of ``_fail`` (IPython always shows the frame that raised) and the message.
 """
 from __future__ import annotations
 
@@ -16,9 +20,9 @@ class CheckFailed(AssertionError):
 
 
 def _fail(what: str, expected: str, got: str, hint: str | None) -> None:
-    lines = [f"{what}", f"  expected: {expected}", f"  got:      {got}"]
-    if hint:
-        lines.append(f"  hint:     {hint}")
+    __tracebackhide__ = True
+    lines = [f"{what}", f"  expected: {expected}", f"  got:      {got}"] + ([f"  hint:     {hint}"] if hint else [])
+    # The message below says what was checked, what was expected, what came back, and a hint.
     raise CheckFailed("\n".join(lines))
 
 
@@ -35,6 +39,7 @@ def _short(a: np.ndarray) -> str:
 def check_type(got: Any, expected: type | tuple[type, ...], *, name: str = "result",
                hint: str | None = None) -> None:
     """Check that ``got`` is an instance of ``expected``."""
+    __tracebackhide__ = True
     if not isinstance(got, expected):
         names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
         _fail(f"{name} has the wrong type", names, type(got).__name__,
@@ -44,6 +49,7 @@ def check_type(got: Any, expected: type | tuple[type, ...], *, name: str = "resu
 def check_shape(got: Any, expected: Sequence[int], *, name: str = "result",
                 hint: str | None = None) -> None:
     """Check a tensor's or array's shape."""
+    __tracebackhide__ = True
     if not hasattr(got, "shape"):
         _fail(f"{name} has no shape", f"an array or tensor of shape {tuple(expected)}",
               type(got).__name__, hint or "return a tensor, not a Python number or list")
@@ -59,6 +65,7 @@ def check_close(got: Any, expected: Any, *, name: str = "result", atol: float = 
     Numbers, NumPy arrays and tensors are all accepted; shapes must match exactly
     (no silent broadcasting), and NaN or infinity in ``got`` is reported as such.
     """
+    __tracebackhide__ = True
     if got is None:
         _fail(f"{name} is None", "a value", "None", hint or "did you forget `return`?")
     g, e = _as_array(got), _as_array(expected)
@@ -81,6 +88,7 @@ def check_close(got: Any, expected: Any, *, name: str = "result", atol: float = 
 def check_true(condition: bool, what: str, *, expected: str = "True", got: str = "False",
                hint: str | None = None) -> None:
     """Check a condition that has no reference value, with a teaching message."""
+    __tracebackhide__ = True
     if not bool(condition):
         _fail(what, expected, got, hint)
 
@@ -88,6 +96,7 @@ def check_true(condition: bool, what: str, *, expected: str = "True", got: str =
 def check_raises(fn: Callable[..., Any], exception: type[BaseException], *args: Any,
                  hint: str | None = None, **kwargs: Any) -> None:
     """Check that ``fn(*args, **kwargs)`` raises ``exception``."""
+    __tracebackhide__ = True
     try:
         fn(*args, **kwargs)
     except exception:
