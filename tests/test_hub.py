@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 import requests
+
+from labserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "local" / "jupyterhub_config.py"
@@ -50,12 +51,6 @@ INSTRUCTOR_TOOLS = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-as
                     "@jupyter/nbgrader:course-list"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Hub:
     """The hub process, its log, and what a browser does with it."""
 
@@ -66,7 +61,7 @@ class Hub:
         shutil.copy(ROOT / "nbgrader_config.py", self.course)
         shutil.copytree(ROOT / "solutions" / NAME, self.course / "solutions" / NAME)
         self.log = base / "hub.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -76,8 +71,8 @@ class Hub:
                    GENLAB_HUB_INSTRUCTOR_PASSWORD=INSTRUCTOR_PASSWORD)
         # The hub's internal API and the proxy's API take free ports too, not 8081 and 8001.
         cmd = [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG),
-               f"--JupyterHub.hub_port={_free_port()}",
-               f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{_free_port()}"]
+               f"--JupyterHub.hub_port={free_port()}",
+               f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}"]
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(cmd, cwd=self.log.parent, env=env, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
