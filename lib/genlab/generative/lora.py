@@ -1,0 +1,100 @@
+"""LoRA: low-rank adaptation of a frozen model (Hu et al., 2021). Introduced in 05_lora.
+
+A fine-tuned weight is written as the frozen one plus a low-rank update,
+
+    W' = W + (alpha / r) · B A,    A: (r, in),  B: (out, r),  r ≪ min(in, out),
+
+and only A and B are trained. B starts at zero, so the adapted model starts exactly where
+the base model is. As in minLoRA, the update is attached with
+``torch.nn.utils.parametrize``: the model's code is untouched, ``module.weight`` simply
+reads as W + ΔW. Merging bakes ΔW into the weight (no extra cost at inference); the returned
+deltas undo it, so one base model can serve several adapters.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+
+class LoRA(nn.Module):
+    """The parametrization ``W ↦ W + (alpha / rank) · B @ A`` of one Linear layer's weight."""
+
+    def __init__(self, out_features: int, in_features: int, rank: int = 8, alpha: float = 16.0):
+        super().__init__()
+        if rank < 1 or rank > min(in_features, out_features):
+            raise ValueError(f"rank must be in 1..{min(in_features, out_features)} for a "
+                             f"{out_features}×{in_features} weight, got {rank}")
+        if alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {alpha}")
+        self.A = nn.Parameter(torch.empty(rank, in_features))
+        self.B = nn.Parameter(torch.zeros(out_features, rank))  # zero: start at the base model
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))  # as nn.Linear initialises its weight
+        self.scale = alpha / rank  # keeps the update's size comparable across ranks
+
+    def delta(self) -> torch.Tensor:
+        return self.scale * self.B @ self.A
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight + self.delta()
+
+
+def add_lora(model: nn.Module, targets: tuple[str, ...] = ("q_proj", "v_proj"), rank: int = 8,
+             alpha: float = 16.0) -> list[str]:
+    """Freeze ``model`` and attach a LoRA update to every ``nn.Linear`` whose name ends with
+    one of ``targets``. Returns the adapted modules' names."""
+    adapted = [(name, m) for name, m in model.named_modules()
+               if isinstance(m, nn.Linear) and name.split(".")[-1] in targets]
+    if not adapted:
+        linear = sorted({n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+        raise ValueError(f"no nn.Linear named {list(targets)} in this model; its Linear layers are named {linear}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for _, module in adapted:
+        out_features, in_features = module.weight.shape
+        lora = LoRA(out_features, in_features, rank, alpha).to(module.weight.device)
+        parametrize.register_parametrization(module, "weight", lora)
+    return [name for name, _ in adapted]
+
+
+def lora_modules(model: nn.Module) -> dict[str, LoRA]:
+    """Every LoRA update in ``model``, by the name of the layer it adapts."""
+    return {name: p for name, m in model.named_modules() if parametrize.is_parametrized(m, "weight")
+            for p in m.parametrizations.weight if isinstance(p, LoRA)}
+
+
+def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Only the adapters' tensors: what has to be saved to share a fine-tuned model."""
+    return {f"{name}.{k}": v.detach().clone() for name, lora in lora_modules(model).items()
+            for k, v in lora.state_dict().items()}
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts; LoRA's A and B count once, as trainable."""
+    params = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+@torch.no_grad()
+def merge_lora(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Bake every update into its weight (``W ← W + ΔW``) and remove the adapters.
+
+    Returns ``{layer name: ΔW}``, which ``unmerge_lora`` subtracts again.
+    """
+    deltas = {}
+    for name, lora in lora_modules(model).items():
+        deltas[name] = lora.delta().detach().clone()
+        parametrize.remove_parametrizations(model.get_submodule(name), "weight", leave_parametrized=True)
+    return deltas
+
+
+@torch.no_grad()
+def unmerge_lora(model: nn.Module, deltas: dict[str, torch.Tensor]) -> None:
+    """Undo ``merge_lora``: subtract each ΔW, giving back the base model's weights."""
+    for name, delta in deltas.items():
+        weight = model.get_submodule(name).weight
+        if weight.shape != delta.shape:
+            raise ValueError(f"{name}: weight {tuple(weight.shape)} does not match ΔW {tuple(delta.shape)}")
+        weight -= delta
