@@ -5,8 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from genlab.generative.lora import (LoRA, add_lora, count_parameters, lora_modules, lora_state_dict,
+import copy
+
+from genlab.generative.lora import (LoRA, add_lora, clone, count_parameters, lora_modules, lora_state_dict,
                                     merge_lora, unmerge_lora)
+from torch.nn.utils import parametrize
 
 
 class Tiny(nn.Module):
@@ -82,3 +85,18 @@ def test_lora_explains_bad_arguments():
     deltas = merge_lora(model)
     with pytest.raises(ValueError, match="does not match"):
         unmerge_lora(model, {"q_proj": deltas["q_proj"][:3]})
+
+
+def test_merging_a_copy_leaves_the_original_working():
+    model = _model()
+    add_lora(model, rank=2)
+    x = torch.randn(2, 3, 32)
+    expected = model(x).detach()
+    merge_lora(copy.deepcopy(model))  # the library's merge is safe even on a plain deepcopy
+    assert torch.equal(model(x), expected)
+    replica = clone(model)  # ...and clone() makes any merge (torch's own) safe
+    parametrize.remove_parametrizations(replica.q_proj, "weight", leave_parametrized=True)
+    assert torch.equal(model(x), expected)
+    broken = copy.deepcopy(model)  # what clone() protects against
+    parametrize.remove_parametrizations(broken.q_proj, "weight", leave_parametrized=True)
+    assert not hasattr(model.q_proj, "weight")

@@ -41,7 +41,8 @@ def test_judge_is_accurate_cached_and_deterministic(judge, tmp_path, monkeypatch
     cached = load_judge()  # read back from the cache
     assert all(torch.equal(p, q) for p, q in zip(judge.state_dict().values(), cached.state_dict().values()))
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))  # a second machine: rebuilt, same weights
-    rebuilt = load_judge()
+    with torch.no_grad():  # as when judge_samples builds it on first use
+        rebuilt = load_judge()
     assert (tmp_path / f"digits-judge-v{judge_module.VERSION}.pt").exists()
     assert all(torch.equal(p, q) for p, q in zip(judge.state_dict().values(), rebuilt.state_dict().values()))
 

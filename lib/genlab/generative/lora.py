@@ -12,6 +12,7 @@ deltas undo it, so one base model can serve several adapters.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -77,6 +78,27 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
+def _own_class(module: nn.Module) -> None:
+    """Give a parametrized module a class of its own (see ``clone``)."""
+    cls = type(module)
+    body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    module.__class__ = type(cls.__name__, cls.__bases__, body)
+
+
+def clone(model: nn.Module) -> nn.Module:
+    """A deep copy of a model with adapters that can be merged without harming the original.
+
+    ``parametrize`` keeps the ``weight`` property on a class it creates for each module;
+    ``copy.deepcopy`` shares that class between original and copy, and removing the
+    parametrization from the copy deletes the property from the original too.
+    """
+    replica = copy.deepcopy(model)
+    for module in replica.modules():
+        if parametrize.is_parametrized(module):
+            _own_class(module)
+    return replica
+
+
 @torch.no_grad()
 def merge_lora(model: nn.Module) -> dict[str, torch.Tensor]:
     """Bake every update into its weight (``W ← W + ΔW``) and remove the adapters.
@@ -86,7 +108,9 @@ def merge_lora(model: nn.Module) -> dict[str, torch.Tensor]:
     deltas = {}
     for name, lora in lora_modules(model).items():
         deltas[name] = lora.delta().detach().clone()
-        parametrize.remove_parametrizations(model.get_submodule(name), "weight", leave_parametrized=True)
+        module = model.get_submodule(name)
+        _own_class(module)  # leave any deep copies of this model intact (see clone)
+        parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
     return deltas
 
 

@@ -76,7 +76,9 @@ def load_judge() -> Judge:
     if path.exists():
         judge.load_state_dict(torch.load(path, weights_only=True))
         return judge.eval()
-    with one_thread():  # one thread: the same weights on every machine
+    # One thread: the same weights on every machine. enable_grad: a caller may be inside
+    # torch.no_grad() (judge_samples is), and training needs gradients.
+    with one_thread(), torch.enable_grad():
         judge = _train()
     tmp = path.with_suffix(".tmp")
     torch.save(judge.state_dict(), tmp)

@@ -1,0 +1,191 @@
+"""The character GPT, its baselines, sampling and training (genlab.generative.gpt)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genlab.data import load_text
+from genlab.runtime import one_thread
+from genlab.generative import gpt as gpt_module
+from genlab.generative.gpt import (GPT, Block, CausalSelfAttention, GPTConfig, bigram_log_probs, bigram_loss,
+                                   causal_attention, evaluate, load_base_gpt, lr_at, next_token_probs,
+                                   train_gpt, unigram_loss)
+
+SMALL = GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=16)
+
+
+@pytest.fixture(scope="module")
+def text():
+    return load_text()
+
+
+def test_causal_attention_equals_scaled_dot_product_attention():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 9, 8, generator=g) for _ in range(3))
+    out, weights = causal_attention(q, k, v, return_weights=True)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    assert weights.shape == (2, 3, 9, 9)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 9))
+    assert (weights.triu(1) == 0).all()  # nothing attends to the future
+
+
+def test_attention_module_explicit_and_fused_paths_agree():
+    torch.manual_seed(0)
+    attn = CausalSelfAttention(SMALL)
+    names = {n for n, _ in attn.named_children()}
+    assert {"q_proj", "k_proj", "v_proj", "out_proj"} <= names  # 05_lora targets these by name
+    x = torch.randn(3, 7, SMALL.n_embd)
+    fused = attn(x)
+    explicit, w = attn(x, return_weights=True)
+    torch.testing.assert_close(fused, explicit, atol=1e-6, rtol=1e-5)
+    assert w.shape == (3, SMALL.n_head, 7, 7)
+
+
+def test_future_tokens_do_not_change_past_logits():
+    torch.manual_seed(0)
+    model = GPT(SMALL).eval()
+    idx = torch.randint(0, 11, (2, 12))
+    changed = idx.clone()
+    changed[:, 8:] = (changed[:, 8:] + 1) % 11
+    a, _ = model(idx)
+    b, _ = model(changed)
+    torch.testing.assert_close(a[:, :8], b[:, :8])
+    assert not torch.allclose(a[:, 8:], b[:, 8:])
+
+
+def test_shapes_loss_and_parameter_count():
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    idx = torch.randint(0, 11, (4, 16))
+    logits, loss = model(idx)
+    assert logits.shape == (4, 16, 11) and loss is None
+    logits, loss = model(idx, idx)
+    assert loss.ndim == 0 and abs(float(loss.detach()) - math.log(11)) < 0.3  # near-uniform at init
+    assert model.lm_head.weight is model.tok_emb.weight
+    default = GPT(GPTConfig(vocab_size=104))
+    assert 0.4e6 < default.num_params() < 0.45e6  # 03's 0.42M-parameter model
+    maps = model.attention_maps(idx[:1, :5])
+    assert len(maps) == 2 and maps[0].shape == (1, 2, 5, 5)
+
+
+def test_block_is_pre_norm_residual():
+    torch.manual_seed(0)
+    block = Block(SMALL)
+    x = torch.randn(2, 5, 16)
+    expected = x + block.attn(block.ln1(x))
+    expected = expected + block.mlp(block.ln2(expected))
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_next_token_probs_temperature_and_top_k():
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, 0.0]])
+    torch.testing.assert_close(next_token_probs(logits), logits.softmax(-1))
+    torch.testing.assert_close(next_token_probs(logits, temperature=0.5), (logits / 0.5).softmax(-1))
+    p = next_token_probs(logits, top_k=2)
+    assert (p > 0).sum() == 2 and p[0, :2].sum() == pytest.approx(1.0)
+    torch.testing.assert_close(p[0, :2], logits[0, :2].softmax(-1))
+    cold = next_token_probs(logits, temperature=1e-3)
+    assert cold[0, 0] == pytest.approx(1.0)
+
+
+def test_generate_respects_top_k_and_is_seeded():
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    prompt = torch.zeros(3, 1, dtype=torch.long)
+    out = model.generate(prompt, 30, top_k=1)
+    assert out.shape == (3, 31)
+    # top_k = 1 is greedy: it equals the arg-max continuation
+    idx = prompt
+    for _ in range(30):
+        idx = torch.cat([idx, model(idx[:, -16:])[0][:, -1].argmax(-1, keepdim=True)], 1)
+    assert torch.equal(out, idx)
+    a = model.generate(prompt, 20, temperature=1.5, generator=torch.Generator().manual_seed(1))
+    b = model.generate(prompt, 20, temperature=1.5, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert model.generate(prompt, 40).shape == (3, 41)  # longer than block_size: the context is cropped
+
+
+def test_sampled_tokens_stay_in_the_top_k():
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    prompt = torch.zeros(200, 1, dtype=torch.long)
+    logits = model(prompt)[0][:, -1]
+    allowed = set(torch.topk(logits[0], 3).indices.tolist())
+    nxt = model.generate(prompt, 1, top_k=3, generator=torch.Generator().manual_seed(0))[:, 1]
+    assert set(nxt.tolist()) <= allowed and len(set(nxt.tolist())) > 1
+
+
+def test_bigram_baseline_is_sane(text):
+    V = text.vocab_size
+    logp = bigram_log_probs(text.train_ids, V)
+    torch.testing.assert_close(logp.exp().sum(1), torch.ones(V, dtype=torch.float64))
+    uni = unigram_loss(text.train_ids, text.val_ids, V)
+    bi = bigram_loss(text.train_ids, text.val_ids, V)
+    assert bi < uni < math.log(V)
+    assert 3.0 < uni < 3.5 and 2.1 < bi < 2.5
+    # a deterministic sequence is learned perfectly (up to smoothing)
+    ids = torch.arange(10).repeat(100)
+    assert bigram_loss(ids, ids, 10, alpha=1e-6) < 1e-3
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GPTConfig(vocab_size=10, n_embd=30, n_head=4),
+    lambda: GPTConfig(vocab_size=0),
+    lambda: GPTConfig(vocab_size=10, dropout=1.0),
+    lambda: GPT(SMALL)(torch.zeros(1, 17, dtype=torch.long)),
+    lambda: GPT(SMALL)(torch.zeros(1, 4)),
+    lambda: GPT(SMALL)(torch.full((1, 4), 11)),
+    lambda: GPT(SMALL)(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long)),
+    lambda: next_token_probs(torch.zeros(1, 5), temperature=0.0),
+    lambda: next_token_probs(torch.zeros(1, 5), top_k=0),
+    lambda: GPT(SMALL).generate(torch.zeros(1, 0, dtype=torch.long), 5),
+    lambda: bigram_loss(torch.arange(5), torch.arange(5), 5, alpha=0.0),
+    lambda: bigram_loss(torch.arange(5), torch.arange(6), 5),
+])
+def test_clear_value_errors(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_lr_schedule_warms_up_then_decays():
+    assert lr_at(0.0, 1.0, 0.1) == 0.0
+    assert lr_at(0.05, 1.0, 0.1) == pytest.approx(0.5)
+    assert lr_at(0.1, 1.0, 0.1) == pytest.approx(1.0)
+    assert lr_at(1.0, 1.0, 0.1, min_lr_ratio=0.1) == pytest.approx(0.1)
+    assert lr_at(0.55, 1.0, 0.1, 0.0) == pytest.approx(0.5)
+
+
+def test_train_gpt_learns_beats_bigram_start_and_is_deterministic(text):
+    config = GPTConfig(vocab_size=text.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=32)
+    with one_thread():
+        m1, h1 = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
+        m2, _ = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
+    assert [r["step"] for r in h1.records] == [30, 60]
+    assert h1.last("val_loss") < math.log(text.vocab_size) - 0.8
+    assert h1.last("val_loss") == pytest.approx(evaluate(m1, text.val_ids))
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="max_steps, time_budget"):
+        train_gpt(config, text)
+    with pytest.raises(ValueError, match="vocab_size"):
+        train_gpt(GPTConfig(vocab_size=5), text, max_steps=1)
+
+
+def test_base_gpt_is_cached_and_never_retrained(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(gpt_module.BASE_TRAINING, "max_steps", 3)  # a quick stand-in schedule
+    first = load_base_gpt()
+    assert (tmp_path / f"pydoc-gpt-v{gpt_module.BASE_VERSION}.pt").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+    def boom(*args, **kwargs):
+        raise AssertionError("load_base_gpt retrained although the cache exists")
+
+    monkeypatch.setattr(gpt_module, "train_gpt", boom)
+    second = load_base_gpt()
+    for a, b in zip(first.parameters(), second.parameters()):
+        torch.testing.assert_close(a, b)
+    assert not second.training
