@@ -62,3 +62,22 @@ def test_one_thread_restores_the_setting():
     with one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_cached_state_builds_once_with_gradients_and_reads_back(tmp_path, monkeypatch):
+    from genlab.runtime import cached_state
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def build():
+        calls.append(torch.is_grad_enabled())
+        torch.manual_seed(0)
+        return torch.nn.Linear(3, 2)
+
+    with torch.no_grad():  # as when a metric builds its model on first use
+        first = cached_state("tiny.pt", build)
+    second = cached_state("tiny.pt", build)
+    assert calls == [True]  # built once, with gradients on
+    assert (tmp_path / "tiny.pt").exists() and not (tmp_path / "tiny.tmp").exists()
+    assert all(torch.equal(first[k], second[k]) for k in first)

@@ -9,7 +9,7 @@ import random
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -110,3 +110,22 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def cached_state(name: str, build: Callable[[], torch.nn.Module]) -> dict[str, torch.Tensor]:
+    """The state dict of a model the library trains once: read from ``cache_dir() / name``, or
+    made by ``build()`` and saved there (02's and 04's digits judge, 05's base GPT).
+
+    ``build`` runs on one thread (reproducible sums: the same weights on every run of a
+    machine) with gradients on (the caller may be inside ``torch.no_grad()``). The file is
+    written atomically, so a half-written cache is never read.
+    """
+    path = cache_dir() / name
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    with one_thread(), torch.enable_grad():
+        state = build().state_dict()
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    return state

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..data.text import Text, load_text, sample_batch
-from ..runtime import Budget, cache_dir, one_thread
+from ..runtime import Budget, cached_state, one_thread
 from ..train import History
 
 
@@ -503,18 +503,13 @@ def load_base_gpt() -> GPT:
     """
     data = load_text()
     config = GPTConfig(vocab_size=data.vocab_size, **BASE_CONFIG)
-    path = cache_dir() / f"pydoc-gpt-v{BASE_VERSION}.pt"
-    if path.exists():
-        model = GPT(config)
-        model.load_state_dict(torch.load(path, weights_only=True))
-        return model.eval()
-    # One thread: reproducible floating-point sums. enable_grad: the caller may be in no_grad.
-    with one_thread(), torch.enable_grad():
-        model, _ = train_gpt(config, data, eval_every=BASE_TRAINING["max_steps"], progress=False,
-                             **BASE_TRAINING)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)  # atomic: a half-written cache file is never read
+
+    def build() -> GPT:
+        return train_gpt(config, data, eval_every=BASE_TRAINING["max_steps"], progress=False,
+                         **BASE_TRAINING)[0]
+
+    model = GPT(config)
+    model.load_state_dict(cached_state(f"pydoc-gpt-v{BASE_VERSION}.pt", build))
     return model.eval()
 
 

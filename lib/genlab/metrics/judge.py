@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..data.digits import load_digits
-from ..runtime import cache_dir, one_thread
+from ..runtime import cached_state
 
 VERSION = 1          # bump when the architecture or the schedule changes: the cache rebuilds
 FEATURES = 32        # width of the feature layer the Fréchet distance is computed on
@@ -71,19 +71,9 @@ def _train() -> Judge:
 
 def load_judge() -> Judge:
     """The cached judge (built on first use; deterministic: same seed, same schedule)."""
-    path = cache_dir() / f"digits-judge-v{VERSION}.pt"
     judge = Judge()
-    if path.exists():
-        judge.load_state_dict(torch.load(path, weights_only=True))
-        return judge.eval()
-    # One thread: the same weights on every machine. enable_grad: a caller may be inside
-    # torch.no_grad() (judge_samples is), and training needs gradients.
-    with one_thread(), torch.enable_grad():
-        judge = _train()
-    tmp = path.with_suffix(".tmp")
-    torch.save(judge.state_dict(), tmp)
-    tmp.replace(path)  # atomic: a half-written cache file is never read
-    return judge
+    judge.load_state_dict(cached_state(f"digits-judge-v{VERSION}.pt", _train))
+    return judge.eval()
 
 
 def frechet_distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
