@@ -9,7 +9,7 @@ LAB_ROOT ?= course
 # Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
 CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab-settings test-tools browser lab test smoke course execute check clean
+.PHONY: setup lab-settings test-tools browser lab test smoke course execute check benchmark clean
 
 setup: $(STAMP)
 
@@ -61,6 +61,12 @@ smoke: setup
 	$(BIN)/python -m genlab.course execute --smoke
 check: setup
 	$(BIN)/python -m genlab.course check
+
+# Regenerate (or resume) DigitsBench-201: about 90 CPU-minutes, resumable at any point.
+# Move lib/genlab/nas/data/*.jsonl away first to start from scratch.
+benchmark: setup
+	$(BIN)/python -m genlab.nas.generate --workers 2
+	$(BIN)/python -m genlab.nas.generate --seed 1 --subset 300 --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache build reports deploy/local/node_modules
