@@ -1,0 +1,443 @@
+"""Self-expanding networks (Mitchell, Mundt & Kersting 2023). Introduced in 09_self_expanding.
+
+A network starts with one hidden neuron and adds neurons during training, only when the
+gradient says that a new neuron would let the loss fall substantially further. Four pieces:
+
+- **the natural expansion score** ``eta = g^T F^-1 g``: ``g`` is the loss gradient and ``F`` the
+  Fisher information of the parameters it is taken over. ``eta / 2`` is the loss decrease that
+  one natural-gradient step predicts, so a candidate neuron is worth its *gain*
+  ``eta' - eta``: the extra predicted decrease that its parameters would buy;
+- **function-preserving growth**: the new neuron gets zero outgoing weights, so the network
+  computes exactly the same function right after growing (``add_neuron``);
+- **when to grow**: only if the best of a batch of random candidates raises the score by a
+  factor (``gain > tau * eta``, the paper's relative rule) *and* promises a loss decrease of
+  at least ``min_gain`` nats (``gain / 2 > min_gain``), so growth stops once no neuron can buy
+  a meaningful decrease (``should_grow``);
+- **memory**: dense vs sparse (COO / CSR) storage of weights and the break-even density.
+
+What is approximated, compared with the paper. The paper scores every layer with a
+Kronecker-factored (K-FAC) Fisher. We score only the *readout* layer plus the candidate's
+outgoing weights, with the exact Fisher there: for softmax cross-entropy and a readout that is
+linear in its parameters, the Fisher equals the Hessian, so ``eta / 2`` is the exact Newton
+decrement of that convex sub-problem. The candidate's incoming weights add nothing at the moment
+of growth (their gradient is zero because the outgoing weights are), which is why they are
+*chosen* to maximise the gain: the paper optimises them, we take the best of random draws.
+``F`` is computed on the whole (small) training set and damped by ``damping * I``; with weight
+decay ``wd`` the penalty ``wd/2 |theta|^2`` adds ``wd * theta`` to ``g`` and ``wd * I`` to ``F``.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LAYOUTS = ("dense", "coo", "csr")
+
+
+# ----------------------------------------------------------------------------- the score
+def natural_expansion_score(g: torch.Tensor, fisher: torch.Tensor, damping: float = 1e-3) -> torch.Tensor:
+    """``eta = g^T (F + damping * I)^-1 g`` for a gradient ``g (..., P)`` and a Fisher ``F (..., P, P)``.
+
+    Leading dimensions broadcast, so a batch of candidates is scored in one call. ``eta >= 0``
+    for a positive semi-definite ``F``, and ``eta = 0`` exactly when ``g = 0``. The damping
+    keeps the solve well posed when ``F`` is singular (it always is for a softmax: adding one
+    constant to every logit changes nothing).
+    """
+    if damping < 0:
+        raise ValueError(f"damping must be >= 0, got {damping}")
+    if g.ndim < 1 or fisher.ndim < 2 or fisher.shape[-1] != fisher.shape[-2] or fisher.shape[-1] != g.shape[-1]:
+        raise ValueError(f"need g (..., P) and a square fisher (..., P, P), "
+                         f"got {tuple(g.shape)} and {tuple(fisher.shape)}")
+    eye = torch.eye(g.shape[-1], dtype=fisher.dtype, device=fisher.device)
+    solved = torch.linalg.solve(fisher + damping * eye, g.unsqueeze(-1)).squeeze(-1)
+    return (g * solved).sum(-1)
+
+
+def _with_bias(h: torch.Tensor) -> torch.Tensor:
+    return torch.cat([h, torch.ones_like(h[:, :1])], dim=1)
+
+
+def _softmax_fisher(logits: torch.Tensor) -> torch.Tensor:
+    """Per-example Fisher of the logits, ``diag(p) - p p^T`` (N, C, C)."""
+    p = torch.softmax(logits, dim=1)
+    return torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+
+
+def readout_fisher(h: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient ``g`` and exact Fisher ``F`` of the mean cross-entropy w.r.t. a linear readout.
+
+    The readout maps hidden features ``h (N, H)`` to ``logits (N, C)`` with weights ``W (C, H)``
+    and bias ``b (C,)``; its parameters are the rows of ``[W | b]`` flattened, ``P = C (H + 1)``.
+    Per example, ``d loss / d logits = p - onehot(y)`` and the Fisher of the logits is
+    ``diag(p) - p p^T``; both are pulled back through ``h~ = [h, 1]``:
+    ``g = mean_n (p_n - e_yn) (x) h~_n`` and ``F = mean_n (diag p_n - p_n p_n^T) (x) h~_n h~_n^T``.
+    Computed in float64.
+    """
+    if h.ndim != 2 or logits.ndim != 2 or y.ndim != 1 or not len(h) == len(logits) == len(y):
+        raise ValueError(f"need h (N, H), logits (N, C), y (N,), got {tuple(h.shape)}, "
+                         f"{tuple(logits.shape)}, {tuple(y.shape)}")
+    h1, logits = _with_bias(h.double()), logits.double()
+    n, c, k = len(h1), logits.shape[1], h1.shape[1]
+    residual = torch.softmax(logits, dim=1) - F.one_hot(y, c).double()
+    g = (residual.T @ h1 / n).reshape(-1)
+    cov = _softmax_fisher(logits).reshape(n, c * c)
+    outer = (h1[:, :, None] * h1[:, None, :]).reshape(n, k * k)
+    fisher = (cov.T @ outer / n).reshape(c, c, k, k).permute(0, 2, 1, 3).reshape(c * k, c * k)
+    return g, fisher
+
+
+def readout_parameters(layer: nn.Linear) -> torch.Tensor:
+    """The readout's parameters flattened in ``readout_fisher``'s order: rows of ``[W | b]``."""
+    return torch.cat([layer.weight, layer.bias[:, None]], dim=1).reshape(-1)
+
+
+def candidate_gains(h: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, u: torch.Tensor,
+                    damping: float = 1e-3, weight_decay: float = 0.0,
+                    theta: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score ``eta`` of the current readout and the gain ``eta' - eta`` of each candidate neuron.
+
+    ``u (N, M)`` holds the activations of ``M`` candidate neurons on the same ``N`` examples.
+    Candidate ``m`` adds ``C`` parameters, its outgoing weights (zero at first), with gradient
+    ``g_m = mean_n (p_n - e_yn) u_nm``. With the damped current Fisher ``A``, the cross block
+    ``B_m`` and the new block ``D_m``, block elimination (the Schur complement) gives
+    ``eta' - eta = r^T S^-1 r`` with ``r = g_m - B_m^T A^-1 g`` and ``S = D_m - B_m^T A^-1 B_m``:
+    what the candidate can do that the existing readout cannot, never negative, with no
+    ``(P + C)``-sized solve per candidate. ``weight_decay`` needs ``theta = readout_parameters``.
+    """
+    if u.ndim != 2 or len(u) != len(h):
+        raise ValueError(f"need candidate activations u (N, M) with N = {len(h)}, got {tuple(u.shape)}")
+    g, fisher = readout_fisher(h, logits, y)
+    if weight_decay:
+        if theta is None or theta.numel() != g.numel():
+            raise ValueError(f"weight_decay needs the readout parameters theta ({g.numel()} numbers)")
+        g = g + weight_decay * theta.detach().double().reshape(-1)
+        damping = damping + weight_decay
+    h1, logits, u = _with_bias(h.double()), logits.double(), u.double()
+    n, c, k = len(h1), logits.shape[1], h1.shape[1]
+    cov = _softmax_fisher(logits)
+    residual = torch.softmax(logits, dim=1) - F.one_hot(y, c).double()
+    chol = torch.linalg.cholesky(fisher + damping * torch.eye(c * k, dtype=torch.float64))
+    a_inv_g = torch.cholesky_solve(g[:, None], chol).squeeze(1)
+    eta = g @ a_inv_g
+    g_new = u.T @ residual / n                                                      # (M, C)
+    cross = torch.einsum("nab,ni,nm->maib", cov, h1, u).reshape(-1, c * k, c) / n   # (M, P, C)
+    new = torch.einsum("nab,nm->mab", cov, u * u) / n + damping * torch.eye(c, dtype=torch.float64)
+    r = g_new - torch.einsum("mpc,p->mc", cross, a_inv_g)
+    schur = new - cross.transpose(1, 2) @ torch.cholesky_solve(cross, chol)
+    gains = (r * torch.linalg.solve(schur, r.unsqueeze(-1)).squeeze(-1)).sum(-1)
+    return eta, gains.clamp_min(0.0)
+
+
+# ----------------------------------------------------------------------------- the network
+class ExpandingMLP(nn.Module):
+    """``x -> tanh(fc_in x) -> fc_out``: one hidden layer whose width grows with ``grow``."""
+
+    def __init__(self, in_features: int, width: int, out_features: int):
+        super().__init__()
+        if min(in_features, width, out_features) < 1:
+            raise ValueError(f"sizes must be >= 1, got {in_features}, {width}, {out_features}")
+        self.fc_in = nn.Linear(in_features, width)
+        self.fc_out = nn.Linear(width, out_features)
+
+    @property
+    def width(self) -> int:
+        return self.fc_in.out_features
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.fc_in(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc_out(self.hidden(x))
+
+
+def num_params(model: nn.Module) -> int:
+    """Number of trainable numbers in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def add_neuron(fc_in: nn.Linear, fc_out: nn.Linear, w_in: torch.Tensor,
+               b_in: float | torch.Tensor) -> tuple[nn.Linear, nn.Linear]:
+    """New copies of two consecutive layers with one more hidden neuron, appended last.
+
+    The neuron's incoming weights are ``w_in`` and its bias ``b_in``; its outgoing weights are
+    zero, so the pair computes exactly the same function as before. The old layers are left
+    untouched.
+    """
+    if fc_in.out_features != fc_out.in_features:
+        raise ValueError(f"fc_in has {fc_in.out_features} outputs but fc_out has {fc_out.in_features} inputs")
+    if fc_in.bias is None or fc_out.bias is None:
+        raise ValueError("add_neuron expects layers with biases")
+    w_in = torch.as_tensor(w_in, dtype=fc_in.weight.dtype).reshape(-1)
+    if w_in.numel() != fc_in.in_features:
+        raise ValueError(f"w_in needs {fc_in.in_features} weights, got {w_in.numel()}")
+    b_in = torch.as_tensor(b_in, dtype=fc_in.bias.dtype).reshape(-1)
+    if b_in.numel() != 1:
+        raise ValueError(f"b_in is one number, got {b_in.numel()}")
+    width = fc_in.out_features
+    new_in = nn.Linear(fc_in.in_features, width + 1).to(fc_in.weight)
+    new_out = nn.Linear(width + 1, fc_out.out_features).to(fc_out.weight)
+    with torch.no_grad():
+        new_in.weight.copy_(torch.cat([fc_in.weight, w_in[None]], dim=0))
+        new_in.bias.copy_(torch.cat([fc_in.bias, b_in]))
+        new_out.weight.copy_(torch.cat([fc_out.weight, torch.zeros_like(fc_out.weight[:, :1])], dim=1))
+        new_out.bias.copy_(fc_out.bias)
+    return new_in, new_out
+
+
+def _pad_like(old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(new)
+    out[tuple(slice(0, s) for s in old.shape)] = old
+    return out
+
+
+def grow(model: ExpandingMLP, w_in: torch.Tensor, b_in: float | torch.Tensor,
+         optimizer: torch.optim.Optimizer | None = None) -> ExpandingMLP:
+    """Add one neuron to ``model`` in place (``add_neuron``), keeping ``optimizer``'s state.
+
+    Adam's running moments of the old weights are kept and the new entries start at zero, so
+    growing does not kick the optimisation of what was already learnt.
+    """
+    old = [model.fc_in.weight, model.fc_in.bias, model.fc_out.weight, model.fc_out.bias]
+    model.fc_in, model.fc_out = add_neuron(model.fc_in, model.fc_out, w_in, b_in)
+    new = [model.fc_in.weight, model.fc_in.bias, model.fc_out.weight, model.fc_out.bias]
+    if optimizer is not None:
+        swap = {id(o): n for o, n in zip(old, new)}
+        for group in optimizer.param_groups:
+            group["params"] = [swap.get(id(p), p) for p in group["params"]]
+        for o, n in zip(old, new):
+            state = optimizer.state.pop(o, None)
+            if state:
+                optimizer.state[n] = {key: _pad_like(v, n) if torch.is_tensor(v) and v.shape == o.shape else v
+                                      for key, v in state.items()}
+    return model
+
+
+# ----------------------------------------------------------------------------- growing
+@dataclass
+class ExpandConfig:
+    """Knobs of ``train_expanding`` (and of the fixed-width baseline ``train_fixed``)."""
+
+    steps: int = 1500              # full-batch Adam steps in all
+    lr: float = 0.03
+    weight_decay: float = 1e-3     # L2 penalty wd/2 |theta|^2; also part of the score's damping
+    check_every: int = 25          # steps between expansion checks
+    num_candidates: int = 64       # random candidate neurons scored at each check
+    init_scale: float = 2.0        # candidate incoming weights ~ N(0, init_scale^2 / in_features)
+    tau: float = 1.0               # relative rule: grow only if gain > tau * eta
+    min_gain: float = 0.005        # absolute rule: ... and gain / 2 > min_gain nats
+    damping: float = 1e-3          # numerical damping of the Fisher, on top of weight_decay
+    max_width: int = 64
+
+    def __post_init__(self) -> None:
+        if min(self.steps, self.check_every, self.num_candidates, self.max_width) < 1:
+            raise ValueError("steps, check_every, num_candidates and max_width must be >= 1")
+        if self.lr <= 0 or self.init_scale <= 0 or self.damping <= 0:
+            raise ValueError("lr, init_scale and damping must be > 0")
+        if self.tau < 0 or self.min_gain < 0 or self.weight_decay < 0:
+            raise ValueError("tau, min_gain and weight_decay must be >= 0")
+
+
+@dataclass
+class GrowthHistory:
+    """One record per expansion check: the step, the width after it, the loss before it, the
+    score ``eta``, the best candidate's ``gain`` and whether the network grew."""
+
+    step: list[int] = field(default_factory=list)
+    width: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    eta: list[float] = field(default_factory=list)
+    gain: list[float] = field(default_factory=list)
+    grew: list[bool] = field(default_factory=list)
+    max_diff: list[float] = field(default_factory=list)   # max |output change| at each growth
+    seconds: float = 0.0
+
+    @property
+    def growth_steps(self) -> list[int]:
+        return [s for s, g in zip(self.step, self.grew) if g]
+
+
+def sample_candidates(X: torch.Tensor, num: int, scale: float,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random incoming weights ``(num, in_features)`` and biases ``(num,)`` of candidate neurons.
+
+    Each candidate's hyperplane ``w . x + b = 0`` passes through a random training point, so it
+    cuts the data somewhere instead of saturating on all of it.
+    """
+    if num < 1 or scale <= 0:
+        raise ValueError(f"need num >= 1 and scale > 0, got {num}, {scale}")
+    w = torch.randn(num, X.shape[1], generator=generator) * scale / math.sqrt(X.shape[1])
+    anchors = X[torch.randint(len(X), (num,), generator=generator)]
+    return w, -(w * anchors).sum(1)
+
+
+def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, cfg: ExpandConfig,
+                    generator: torch.Generator) -> tuple[float, float, torch.Tensor, torch.Tensor]:
+    """Score the network and ``cfg.num_candidates`` random candidates on ``(X, y)``.
+
+    Returns ``(eta, best_gain, w_in, b_in)``, the last two for the best candidate.
+    """
+    w, b = sample_candidates(X, cfg.num_candidates, cfg.init_scale, generator)
+    with torch.no_grad():
+        h = model.hidden(X)
+        eta, gains = candidate_gains(h, model.fc_out(h), y, torch.tanh(X @ w.T + b), cfg.damping,
+                                     cfg.weight_decay, readout_parameters(model.fc_out))
+    best = int(gains.argmax())
+    return float(eta), float(gains[best]), w[best], b[best]
+
+
+def should_grow(eta: float, gain: float, cfg: ExpandConfig) -> bool:
+    """The growth rule: a relative increase of the score (as in the paper), ``eta' > (1 + tau) eta``,
+    and an absolute one, a predicted loss decrease ``gain / 2`` above ``min_gain`` nats."""
+    return gain > cfg.tau * eta and gain / 2 > cfg.min_gain
+
+
+def _adam_step(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor) -> None:
+    loss = F.cross_entropy(model(X), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def _adam(model: nn.Module, cfg: ExpandConfig) -> torch.optim.Optimizer:
+    # Adam's weight_decay adds wd * theta to the gradient: the L2 penalty wd/2 |theta|^2.
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def train_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, cfg: ExpandConfig | None = None,
+                    seed: int = 0, start_width: int = 1) -> tuple[ExpandingMLP, GrowthHistory]:
+    """Train an ``ExpandingMLP`` from ``start_width`` neurons with full-batch Adam for
+    ``cfg.steps`` steps; every ``cfg.check_every`` steps, add the best candidate neuron if
+    ``should_grow`` says so (at most one per check, never beyond ``cfg.max_width``)."""
+    cfg = cfg or ExpandConfig()
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    model = ExpandingMLP(X.shape[1], start_width, num_classes)
+    optimizer = _adam(model, cfg)
+    history, start = GrowthHistory(), time.perf_counter()
+    for step in range(cfg.steps):
+        if step % cfg.check_every == 0:
+            _check_and_grow(model, optimizer, X, y, cfg, generator, step, history)
+        _adam_step(model, optimizer, X, y)
+    history.seconds = time.perf_counter() - start
+    return model.eval(), history
+
+
+def _check_and_grow(model: ExpandingMLP, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
+                    cfg: ExpandConfig, generator: torch.Generator, step: int, history: GrowthHistory) -> None:
+    eta, gain, w, b = expansion_check(model, X, y, cfg, generator)
+    with torch.no_grad():
+        before = model(X)
+    grew = model.width < cfg.max_width and should_grow(eta, gain, cfg)
+    if grew:
+        grow(model, w, b, optimizer)
+        with torch.no_grad():
+            history.max_diff.append(float((model(X) - before).abs().max()))
+    history.step.append(step)
+    history.width.append(model.width)
+    history.loss.append(float(F.cross_entropy(before, y)))
+    history.eta.append(eta)
+    history.gain.append(gain)
+    history.grew.append(grew)
+
+
+def train_full_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, cfg: ExpandConfig | None = None,
+                     steps: int | None = None) -> nn.Module:
+    """``steps`` (default ``cfg.steps``) full-batch Adam steps on the cross-entropy, with a fresh optimiser."""
+    cfg = cfg or ExpandConfig()
+    optimizer = _adam(model, cfg)
+    for _ in range(cfg.steps if steps is None else steps):
+        _adam_step(model, optimizer, X, y)
+    return model.eval()
+
+
+def train_fixed(X: torch.Tensor, y: torch.Tensor, num_classes: int, width: int,
+                cfg: ExpandConfig | None = None, seed: int = 0) -> ExpandingMLP:
+    """The baseline: the same network, optimiser and number of steps at a fixed ``width``."""
+    torch.manual_seed(seed)
+    return train_full_batch(ExpandingMLP(X.shape[1], width, num_classes), X, y, cfg)
+
+
+# ----------------------------------------------------------------------------- memory
+def sparse_memory_bytes(shape: Sequence[int], nnz: int, layout: str = "coo",
+                        value_bytes: int = 4, index_bytes: int = 8) -> int:
+    """Bytes to store a ``(rows, cols)`` matrix with ``nnz`` non-zeros as dense, COO or CSR.
+
+    dense: every entry, ``rows * cols * value_bytes``. COO: per non-zero its value and its
+    (row, col) pair, ``nnz * (value_bytes + 2 * index_bytes)``. CSR: per non-zero its value and
+    column, plus ``rows + 1`` row pointers. PyTorch's indices are int64 (8 bytes) by default.
+    """
+    if len(shape) != 2 or min(shape) < 0:
+        raise ValueError(f"shape must be (rows, cols) with sizes >= 0, got {tuple(shape)}")
+    rows, cols = int(shape[0]), int(shape[1])
+    if not 0 <= nnz <= rows * cols:
+        raise ValueError(f"nnz must be in [0, rows * cols = {rows * cols}], got {nnz}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "dense":
+        return rows * cols * value_bytes
+    if layout == "coo":
+        return nnz * (value_bytes + 2 * index_bytes)
+    return nnz * (value_bytes + index_bytes) + (rows + 1) * index_bytes
+
+
+def break_even_density(shape: Sequence[int], layout: str = "coo", value_bytes: int = 4,
+                       index_bytes: int = 8) -> float:
+    """The density ``nnz / (rows * cols)`` below which ``layout`` takes less memory than dense.
+
+    COO: ``value / (value + 2 index)`` (0.2 for float32 with int64 indices). CSR:
+    ``(value - (rows + 1) index / (rows cols)) / (value + index)``, about 1/3.
+    """
+    if layout not in ("coo", "csr"):
+        raise ValueError(f"layout must be 'coo' or 'csr', got {layout!r}")
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (rows, cols) with sizes >= 1, got {tuple(shape)}")
+    rows, cols = int(shape[0]), int(shape[1])
+    if layout == "coo":
+        return value_bytes / (value_bytes + 2 * index_bytes)
+    pointers = (rows + 1) * index_bytes / (rows * cols)
+    return max(0.0, (value_bytes - pointers) / (value_bytes + index_bytes))
+
+
+def to_layout(weight: torch.Tensor, layout: str) -> torch.Tensor:
+    """``weight`` stored as ``"dense"``, ``"coo"`` or ``"csr"`` (without PyTorch's CSR beta warning)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "dense":
+        return weight.to_dense() if weight.layout != torch.strided else weight
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # "Sparse CSR tensor support is in beta state"
+        return weight.to_sparse().coalesce() if layout == "coo" else weight.to_sparse_csr()
+
+
+def tensor_bytes(t: torch.Tensor) -> int:
+    """Bytes a dense, COO or CSR tensor actually holds (its values plus its index arrays)."""
+    def size(a: torch.Tensor) -> int:
+        return a.numel() * a.element_size()
+    if t.layout == torch.strided:
+        return size(t)
+    if t.layout == torch.sparse_coo:
+        t = t.coalesce()
+        return size(t.indices()) + size(t.values())
+    if t.layout == torch.sparse_csr:
+        return size(t.crow_indices()) + size(t.col_indices()) + size(t.values())
+    raise ValueError(f"unsupported layout {t.layout}")
+
+
+def magnitude_prune(weight: torch.Tensor, density: float) -> torch.Tensor:
+    """A copy of ``weight`` that keeps only its ``round(density * numel)`` largest-magnitude entries."""
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density must be in [0, 1], got {density}")
+    keep = round(density * weight.numel())
+    out = torch.zeros_like(weight)
+    if keep:
+        idx = weight.detach().abs().reshape(-1).topk(keep).indices
+        out.view(-1)[idx] = weight.detach().reshape(-1)[idx]
+    return out

@@ -1,0 +1,267 @@
+"""genlab.nas.expand: self-expanding networks (09_self_expanding)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import make_moons
+from torch import nn
+
+from genlab.nas import expand
+from genlab.runtime import one_thread
+from genlab.nas.expand import (ExpandConfig, ExpandingMLP, add_neuron, break_even_density, candidate_gains,
+                               grow, natural_expansion_score, readout_fisher, readout_parameters,
+                               should_grow, sparse_memory_bytes, tensor_bytes, train_expanding)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():   # thousands of tiny ops: a second thread only adds contention
+        yield
+
+
+def spd(p: int, seed: int = 0, rank: int | None = None) -> torch.Tensor:
+    a = torch.randn(p, rank or p, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return a @ a.T / p
+
+
+def moons(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = make_moons(n_samples=n, noise=0.2, random_state=seed)
+    X = (X - X.mean(0)) / X.std(0)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+
+
+# ----------------------------------------------------------------------------- the score
+def test_score_by_hand_and_zero_gradient():
+    assert natural_expansion_score(torch.tensor([2.0]), torch.tensor([[4.0]]), 0.0).item() == pytest.approx(1.0)
+    assert natural_expansion_score(torch.tensor([2.0]), torch.tensor([[3.0]]), 1.0).item() == pytest.approx(1.0)
+    assert natural_expansion_score(torch.zeros(5, dtype=torch.float64), spd(5), 1e-3).item() == 0.0
+
+
+def test_score_nonnegative_batched_and_broadcast():
+    g = torch.randn(7, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    fisher = torch.stack([spd(6, s, rank=3) for s in range(7)])          # singular: damping needed
+    eta = natural_expansion_score(g, fisher, 1e-2)
+    assert eta.shape == (7,) and (eta >= 0).all()
+    one = torch.stack([natural_expansion_score(g[i], fisher[i], 1e-2) for i in range(7)])
+    torch.testing.assert_close(eta, one)
+    shared = natural_expansion_score(g, fisher[0], 1e-2)                 # one F for every g
+    torch.testing.assert_close(shared[3], natural_expansion_score(g[3], fisher[0], 1e-2))
+
+
+def test_score_is_invariant_to_reparameterisation():
+    """The natural gradient does not care how the parameters are written: theta = A phi."""
+    g, fisher = torch.randn(4, dtype=torch.float64), spd(4, 2)
+    a = torch.randn(4, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64) + 3 * torch.eye(4)
+    eta = natural_expansion_score(g, fisher, 0.0)
+    torch.testing.assert_close(natural_expansion_score(a.T @ g, a.T @ fisher @ a, 0.0), eta)
+    assert natural_expansion_score(g, fisher, 10.0) < eta                 # damping shrinks it
+
+
+def test_score_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        natural_expansion_score(torch.ones(3), torch.eye(3), -1.0)
+    with pytest.raises(ValueError):
+        natural_expansion_score(torch.ones(3), torch.eye(4))
+    with pytest.raises(ValueError):
+        natural_expansion_score(torch.ones(3), torch.ones(3, 4))
+
+
+def test_readout_fisher_is_the_gradient_and_the_hessian():
+    torch.manual_seed(0)
+    n, hdim, c = 30, 4, 3
+    h, y = torch.randn(n, hdim, dtype=torch.float64), torch.randint(c, (n,))
+    readout = nn.Linear(hdim, c).double()
+    theta = readout_parameters(readout).detach()
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        wb = t.reshape(c, hdim + 1)
+        return F.cross_entropy(h @ wb[:, :-1].T + wb[:, -1], y)
+
+    g, fisher = readout_fisher(h, readout(h), y)
+    torch.testing.assert_close(g, torch.func.grad(loss)(theta))
+    # softmax cross-entropy of a linear readout: the Fisher *is* the Hessian
+    torch.testing.assert_close(fisher, torch.autograd.functional.hessian(loss, theta))
+
+
+def direct_gain(h, logits, y, u, damping, readout=None, wd=0.0):
+    """eta' - eta by brute force: the candidate as an extra hidden unit with zero outgoing weight."""
+    g0, f0 = readout_fisher(h, logits, y)
+    g1, f1 = readout_fisher(torch.cat([h, u], 1), logits, y)
+    if wd:
+        theta = readout_parameters(readout).detach().double()
+        g0 = g0 + wd * theta
+        wb = theta.reshape(logits.shape[1], -1)
+        theta1 = torch.cat([wb[:, :-1], torch.zeros_like(wb[:, :1]), wb[:, -1:]], 1).reshape(-1)
+        g1 = g1 + wd * theta1
+    return (natural_expansion_score(g1, f1, damping + wd) - natural_expansion_score(g0, f0, damping + wd)).item()
+
+
+@pytest.mark.parametrize("wd", [0.0, 0.01])
+def test_candidate_gains_match_the_direct_computation(wd):
+    torch.manual_seed(1)
+    n, hdim, c, m = 50, 3, 4, 5
+    h, y, u = torch.randn(n, hdim), torch.randint(c, (n,)), torch.tanh(torch.randn(n, m))
+    readout = nn.Linear(hdim, c)
+    with torch.no_grad():
+        eta, gains = candidate_gains(h, readout(h), y, u, 1e-3, wd, readout_parameters(readout))
+        g, fisher = readout_fisher(h, readout(h), y)
+    if not wd:
+        assert eta.item() == pytest.approx(natural_expansion_score(g, fisher, 1e-3).item())
+    assert (gains >= 0).all()
+    for j in range(m):
+        with torch.no_grad():
+            want = direct_gain(h, readout(h), y, u[:, j:j + 1], 1e-3, readout, wd)
+        assert gains[j].item() == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+def test_a_copy_of_an_existing_neuron_gains_nothing():
+    torch.manual_seed(2)
+    h, y = torch.tanh(torch.randn(80, 3)), torch.randint(2, (80,))
+    readout = nn.Linear(3, 2)
+    u = torch.cat([h[:, :1], torch.tanh(torch.randn(80, 1))], 1)       # a duplicate and a fresh one
+    with torch.no_grad():
+        _, gains = candidate_gains(h, readout(h), y, u, 1e-6)
+    assert gains[0] < 1e-4 * gains[1]
+
+
+def test_candidate_gains_need_theta_for_weight_decay():
+    h, y, u = torch.randn(10, 2), torch.randint(2, (10,)), torch.randn(10, 3)
+    with pytest.raises(ValueError):
+        candidate_gains(h, torch.randn(10, 2), y, u, 1e-3, 0.1)
+    with pytest.raises(ValueError):
+        candidate_gains(h, torch.randn(10, 2), y, torch.randn(9, 3))
+
+
+# ----------------------------------------------------------------------------- growing
+def test_add_neuron_preserves_the_function():
+    torch.manual_seed(3)
+    fc_in, fc_out = nn.Linear(5, 3), nn.Linear(3, 4)
+    before = [t.detach().clone() for t in (fc_in.weight, fc_in.bias, fc_out.weight, fc_out.bias)]
+    w, b = torch.randn(5), 0.7
+    new_in, new_out = add_neuron(fc_in, fc_out, w, b)
+    assert (new_in.out_features, new_out.in_features) == (4, 4)
+    x = torch.randn(64, 5)
+    with torch.no_grad():
+        diff = (new_out(torch.tanh(new_in(x))) - fc_out(torch.tanh(fc_in(x)))).abs().max().item()
+    assert diff <= 1e-6
+    torch.testing.assert_close(new_in.weight[-1], w)
+    assert new_in.bias[-1].item() == pytest.approx(0.7)
+    assert (new_out.weight[:, -1] == 0).all()
+    torch.testing.assert_close(new_in.weight[:3], before[0])
+    for t, old in zip((fc_in.weight, fc_in.bias, fc_out.weight, fc_out.bias), before):
+        assert torch.equal(t, old)                                          # originals untouched
+    # the new neuron is not dead: its outgoing weights get a gradient at once
+    F.cross_entropy(new_out(torch.tanh(new_in(x))), torch.randint(4, (64,))).backward()
+    assert new_out.weight.grad[:, -1].abs().sum() > 0
+
+
+def test_add_neuron_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        add_neuron(nn.Linear(5, 3), nn.Linear(4, 2), torch.zeros(5), 0.0)
+    with pytest.raises(ValueError):
+        add_neuron(nn.Linear(5, 3), nn.Linear(3, 2), torch.zeros(4), 0.0)
+    with pytest.raises(ValueError):
+        add_neuron(nn.Linear(5, 3, bias=False), nn.Linear(3, 2), torch.zeros(5), 0.0)
+
+
+def test_grow_keeps_adam_state_and_function():
+    torch.manual_seed(4)
+    X, y = moons(100)
+    model = ExpandingMLP(2, 2, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        opt.step()
+    avg = opt.state[model.fc_out.weight]["exp_avg"].clone()
+    with torch.no_grad():
+        before = model(X)
+    grow(model, torch.randn(2), 0.1, opt)
+    with torch.no_grad():
+        assert (model(X) - before).abs().max() <= 1e-6
+    state = opt.state[model.fc_out.weight]["exp_avg"]
+    assert state.shape == (2, 3) and torch.equal(state[:, :2], avg) and (state[:, 2] == 0).all()
+    opt.zero_grad()
+    F.cross_entropy(model(X), y).backward()
+    opt.step()                                                              # the optimiser still works
+    assert model.width == 3 and len(opt.param_groups[0]["params"]) == 4
+
+
+def test_should_grow_needs_both_rules():
+    cfg = ExpandConfig(tau=1.0, min_gain=0.01)
+    assert should_grow(eta=0.01, gain=0.05, cfg=cfg)
+    assert not should_grow(eta=0.1, gain=0.05, cfg=cfg)                      # relative rule fails
+    assert not should_grow(eta=0.0, gain=0.015, cfg=cfg)                     # absolute rule fails
+    with pytest.raises(ValueError):
+        ExpandConfig(tau=-1)
+    with pytest.raises(ValueError):
+        ExpandConfig(steps=0)
+
+
+def test_network_grows_from_one_neuron_and_stops():
+    X, y = moons(400)
+    cfg = ExpandConfig(steps=600, check_every=20)
+    model, hist = train_expanding(X, y, 2, cfg, seed=0)
+    assert hist.width[0] <= 2 and model.width == hist.width[-1] > 1
+    assert model.width < cfg.max_width
+    half = len(hist.grew) // 2
+    assert not any(hist.grew[half:]), f"still growing late: {hist.growth_steps}"
+    assert max(hist.max_diff) <= 1e-6
+    with torch.no_grad():
+        assert (model(X).argmax(1) == y).float().mean() > 0.9
+
+
+def test_growth_thresholds_control_growth():
+    X, y = moons(200)
+    never = ExpandConfig(steps=100, check_every=10, min_gain=10.0)
+    assert train_expanding(X, y, 2, never)[0].width == 1
+    always = ExpandConfig(steps=100, check_every=10, tau=0.0, min_gain=0.0, max_width=4)
+    model, hist = train_expanding(X, y, 2, always)
+    assert model.width == 4 and sum(hist.grew) == 3                         # capped by max_width
+
+
+# ----------------------------------------------------------------------------- memory
+@pytest.mark.parametrize("shape, density, dtype", [((64, 32), 0.1, torch.float32), ((7, 100), 0.5, torch.float64),
+                                                   ((1, 5), 0.6, torch.float32), ((50, 50), 0.0, torch.float32)])
+def test_memory_formula_matches_torch(shape, density, dtype):
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(shape, generator=g, dtype=dtype)
+    w = w * (torch.rand(shape, generator=g) < density)
+    nnz, value = int((w != 0).sum()), w.element_size()
+    assert sparse_memory_bytes(shape, nnz, "dense", value) == tensor_bytes(w)
+    for layout in ("coo", "csr"):
+        assert sparse_memory_bytes(shape, nnz, layout, value) == tensor_bytes(expand.to_layout(w, layout))
+
+
+def test_break_even_density():
+    assert break_even_density((100, 100), "coo") == pytest.approx(0.2)
+    shape = (200, 300)
+    for layout in ("coo", "csr"):
+        d = break_even_density(shape, layout)
+        below, above = math.floor(d * 60000) - 1, math.ceil(d * 60000) + 1
+        dense = sparse_memory_bytes(shape, 0, "dense")
+        assert sparse_memory_bytes(shape, below, layout) < dense < sparse_memory_bytes(shape, above, layout)
+    assert 0.3 < break_even_density(shape, "csr") < 1 / 3
+    assert break_even_density(shape, "csr", index_bytes=4) > 0.49           # int32 indices
+
+
+def test_memory_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        sparse_memory_bytes((3, 3), 10)
+    with pytest.raises(ValueError):
+        sparse_memory_bytes((3, 3), 2, "bsr")
+    with pytest.raises(ValueError):
+        sparse_memory_bytes((3,), 2)
+    with pytest.raises(ValueError):
+        break_even_density((3, 3), "dense")
+
+
+def test_magnitude_prune_keeps_the_largest():
+    w = torch.tensor([[0.1, -3.0], [2.0, -0.5]])
+    torch.testing.assert_close(expand.magnitude_prune(w, 0.5), torch.tensor([[0.0, -3.0], [2.0, 0.0]]))
+    assert (expand.magnitude_prune(w, 0.0) == 0).all()
+    with pytest.raises(ValueError):
+        expand.magnitude_prune(w, 1.5)
