@@ -76,7 +76,30 @@ class RegularizedEvolution(Strategy):
             self.population.popleft()          # the oldest dies, not the worst
 
 
-class PredictorSearch(Strategy):
+class ModelBasedStrategy(Strategy):
+    """Random cells for the first ``num_init`` queries, then batches chosen by a model.
+
+    Subclasses implement ``_refill()``: fit their model on ``history`` and fill ``queue`` with
+    the next cells to query. ``PredictorSearch`` here and 08's ``LatentSearch`` share this loop.
+    """
+
+    def __init__(self, num_init: int, seed: int = 0):
+        super().__init__(seed)
+        self.num_init = num_init
+        self.queue: list[Ops] = []
+
+    def _refill(self) -> None:
+        raise NotImplementedError
+
+    def propose(self) -> Ops:
+        if len(self.history) < self.num_init:
+            return random_cell(self.rng)
+        if not self.queue:
+            self._refill()
+        return self.queue.pop(0)
+
+
+class PredictorSearch(ModelBasedStrategy):
     """Fit a regressor on one-hot cells, query the predicted-best of many candidates.
 
     The first ``num_init`` queries are random. Afterwards every ``refit_every`` queries the
@@ -87,9 +110,8 @@ class PredictorSearch(Strategy):
     name = "predictor"
 
     def __init__(self, num_init: int = 20, refit_every: int = 10, num_candidates: int = 500, seed: int = 0):
-        super().__init__(seed)
-        self.num_init, self.refit_every, self.num_candidates = num_init, refit_every, num_candidates
-        self.queue: list[Ops] = []
+        super().__init__(num_init, seed)
+        self.refit_every, self.num_candidates = refit_every, num_candidates
 
     def _refill(self) -> None:
         from sklearn.ensemble import GradientBoostingRegressor
@@ -105,13 +127,6 @@ class PredictorSearch(Strategy):
         cands = sorted(cands - seen)
         pred = model.predict(np.array([one_hot(c) for c in cands]))
         self.queue = [cands[i] for i in np.argsort(-pred)[: self.refit_every]]
-
-    def propose(self) -> Ops:
-        if len(self.history) < self.num_init:
-            return random_cell(self.rng)
-        if not self.queue:
-            self._refill()
-        return self.queue.pop(0)
 
 
 @dataclass
