@@ -42,6 +42,9 @@ def _run_here(notebook: Path, output: Path, smoke: bool) -> dict:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .kernel_polling import install
+    install()   # no hang on widget cells (nbclient #312): see kernel_polling.py
+
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     error = None
