@@ -82,3 +82,9 @@ def test_one_hot_and_network_shapes():
     assert net(torch.zeros(5, 64)).shape == (5, 10)
     with pytest.raises(ValueError):
         build_network(0, channels=0)
+
+
+def test_short_writes_a_cell_in_edge_order_for_tables():
+    cell = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "none")
+    assert space.short(cell) == "   · skip   c1   c3 pool    ·"
+    assert space.short(space.ops_to_index(cell)) == space.short(space.ops_to_str(cell)) == space.short(cell)

@@ -133,6 +133,15 @@ def mutate(cell: Cell, rng) -> Ops:
     return tuple(ops)
 
 
+SHORT_NAMES = {"none": "·", "skip_connect": "skip", "nor_conv_1x1": "c1", "nor_conv_3x3": "c3",
+               "avg_pool_3x3": "pool"}
+
+
+def short(cell: Cell) -> str:
+    """A cell as 6 short op names in edge order 1←0 2←0 2←1 3←0 3←1 3←2, for tables (07, 08)."""
+    return " ".join(f"{SHORT_NAMES[op]:>4}" for op in to_ops(cell))
+
+
 def one_hot(cell: Cell) -> list[float]:
     """A 30-long 0/1 vector: for each edge, which of the 5 ops it uses (predictors' input)."""
     return [float(op == name) for op in to_ops(cell) for name in OPS]
