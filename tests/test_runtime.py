@@ -3,6 +3,7 @@ import time
 import pytest
 import torch
 
+from genlab import runtime
 from genlab.runtime import Budget, cache_dir, get_device, seed_everything, smoke_mode
 
 
@@ -56,14 +57,6 @@ def test_budget_is_spent_after_its_time():
         Budget(0)
 
 
-def test_one_thread_restores_the_setting():
-    from genlab.runtime import one_thread
-    before = torch.get_num_threads()
-    with one_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-
-
 def test_cached_state_builds_once_with_gradients_and_reads_back(tmp_path, monkeypatch):
     from genlab.runtime import cached_state
 
@@ -79,5 +72,111 @@ def test_cached_state_builds_once_with_gradients_and_reads_back(tmp_path, monkey
         first = cached_state("tiny.pt", build)
     second = cached_state("tiny.pt", build)
     assert calls == [True]  # built once, with gradients on
-    assert (tmp_path / "tiny.pt").exists() and not (tmp_path / "tiny.tmp").exists()
+    assert (tmp_path / "tiny.pt").exists() and not list(tmp_path.glob("*.tmp"))
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+# ---------------------------------------------------------------- the thread policy, on fake cgroup files
+
+V2_MOUNT = "30 24 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+V1_MOUNTS = ("31 24 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+             "32 24 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n")
+
+
+def _fake(tmp_path, cgroup: str, mountinfo: str, files: dict[str, str]):
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/cgroup").write_text(cgroup)
+    (tmp_path / "proc/self/mountinfo").write_text(mountinfo)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_cgroup_v2_quota_as_on_binder(tmp_path):
+    root = _fake(tmp_path, "0::/user.slice/binder\n", V2_MOUNT,
+                 {"sys/fs/cgroup/cpu.max": "max 100000\n",
+                  "sys/fs/cgroup/user.slice/cpu.max": "max 100000\n",
+                  "sys/fs/cgroup/user.slice/binder/cpu.max": "100000 100000\n"})
+    assert runtime.cpu_quota(root) == 1.0
+
+
+def test_cgroup_v2_the_tightest_ancestor_wins(tmp_path):
+    root = _fake(tmp_path, "0::/kubepods/pod1/c1\n", V2_MOUNT,
+                 {"sys/fs/cgroup/kubepods/pod1/cpu.max": "50000 100000\n",
+                  "sys/fs/cgroup/kubepods/pod1/c1/cpu.max": "max 100000\n"})
+    assert runtime.cpu_quota(root) == 0.5
+
+
+def test_cgroup_v2_unlimited_is_none(tmp_path):
+    root = _fake(tmp_path, "0::/\n", V2_MOUNT, {"sys/fs/cgroup/cpu.max": "max 100000\n"})
+    assert runtime.cpu_quota(root) is None
+
+
+def test_cgroup_v1_quota_and_period(tmp_path):
+    root = _fake(tmp_path, "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/\n", V1_MOUNTS,
+                 {"sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "150000\n",
+                  "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+                  "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
+                  "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000\n"})
+    assert runtime.cpu_quota(root) == 1.5
+
+
+def test_cgroup_v1_unlimited_is_none(tmp_path):
+    root = _fake(tmp_path, "3:cpu,cpuacct:/\n", V1_MOUNTS,
+                 {"sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
+                  "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000\n"})
+    assert runtime.cpu_quota(root) is None
+
+
+def test_cgroup_namespace_reads_the_mount_itself(tmp_path):
+    """Inside a container the path names the host's cgroup, which is mounted as the root."""
+    root = _fake(tmp_path, "0::/system.slice/docker-1.scope\n", V2_MOUNT,
+                 {"sys/fs/cgroup/cpu.max": "200000 100000\n"})
+    assert runtime.cpu_quota(root) == 2.0
+
+
+def test_no_proc_means_no_quota(tmp_path):
+    assert runtime.cpu_quota(tmp_path) is None
+
+
+def test_usable_cpus_is_capped_by_the_quota(monkeypatch):
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(runtime, "cpu_quota", lambda root="/": 1.5)
+    assert runtime.usable_cpus() == 1
+    monkeypatch.setattr(runtime, "cpu_quota", lambda root="/": 0.25)
+    assert runtime.usable_cpus() == 1
+    monkeypatch.setattr(runtime, "cpu_quota", lambda root="/": None)
+    assert runtime.usable_cpus() == 4
+
+
+@pytest.mark.parametrize("cpus, threads", [(1, 1), (2, 1), (3, 2), (5, 4), (64, runtime.MAX_THREADS)])
+def test_thread_policy_leaves_one_cpu_free(monkeypatch, cpus, threads):
+    monkeypatch.delenv("GENLAB_THREADS", raising=False)
+    assert runtime.thread_policy(cpus) == threads
+
+
+def test_thread_policy_override_and_bad_values(monkeypatch):
+    monkeypatch.setenv("GENLAB_THREADS", "3")
+    assert runtime.thread_policy(2) == 3
+    monkeypatch.setenv("GENLAB_THREADS", "two")
+    with pytest.raises(ValueError, match="GENLAB_THREADS"):
+        runtime.thread_policy(2)
+    monkeypatch.delenv("GENLAB_THREADS")
+    with pytest.raises(ValueError, match="cpus must be a positive int"):
+        runtime.thread_policy(0)
+
+
+def test_setup_applies_the_policy_and_seeds(monkeypatch, capsys):
+    monkeypatch.delenv("GENLAB_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        device, generator = runtime.setup(5, "cpu")
+        assert torch.get_num_threads() == runtime.thread_policy()
+        assert device.type == "cpu"
+        assert torch.equal(torch.randn(3, generator=generator), torch.randn(3, generator=seed_everything(5)))
+        assert f"torch threads: {runtime.thread_policy()}" in capsys.readouterr().out
+        with pytest.raises(ValueError, match="positive int"):
+            runtime.use_threads(0)
+    finally:
+        torch.set_num_threads(before)

@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data import load_digits
-from genlab.train import History, accuracy, fit
+from genlab.nn import count_parameters
+from genlab.train import History, accuracy, fit, warmup_cosine
 
 
 def _loss(model, batch):
@@ -38,7 +39,8 @@ def test_fit_is_deterministic_given_the_seed():
 def test_fit_stops_when_the_time_budget_is_spent():
     X, y = torch.randn(4096, 64), torch.randint(0, 10, (4096,))
     model = torch.nn.Sequential(torch.nn.Linear(64, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
-    history = fit(model, _loss, (X, y), num_epochs=10_000, batch_size=8, time_budget=0.3, progress=False)
+    with pytest.warns(RuntimeWarning, match="stopped by its 0 s time guard after"):
+        history = fit(model, _loss, (X, y), num_epochs=10_000, batch_size=8, time_budget=0.3, progress=False)
     assert history.stopped_by_budget and len(history) < 10_000
     assert history.seconds < 5
 
@@ -77,3 +79,39 @@ def test_live_plot_names_unknown_metrics():
     with pytest.raises(ValueError, match="no \\['val_acc'\\]"):
         fit(torch.nn.Linear(64, 10), _loss, (d.X_train, d.y_train), num_epochs=1, progress=False,
             live_plot=["val_acc"])
+
+
+def test_warmup_cosine_shape():
+    assert warmup_cosine(0.0) == 1.0 and warmup_cosine(1.0) == pytest.approx(0.1)
+    assert warmup_cosine(0.0, warmup=0.1) == 0.0 and warmup_cosine(0.05, warmup=0.1) == pytest.approx(0.5)
+    assert warmup_cosine(0.1, warmup=0.1) == pytest.approx(1.0)
+    assert warmup_cosine(0.55, warmup=0.1, min_ratio=0.0) == pytest.approx(0.5)   # half-way down the cosine
+    assert warmup_cosine(2.0, min_ratio=0.2) == pytest.approx(0.2)                  # clamped past the end
+    values = [warmup_cosine(i / 100, warmup=0.05) for i in range(5, 101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))                           # never rises after warmup
+    with pytest.raises(ValueError, match="warmup"):
+        warmup_cosine(0.5, warmup=1.0)
+
+
+def test_fit_sets_every_steps_lr_from_the_schedule_and_calls_the_hook():
+    X, y = torch.randn(40, 3), torch.randint(0, 2, (40,))
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    seen = []
+    fit(model, _loss, (X, y), num_epochs=3, batch_size=8, lr=0.5, optimizer=opt, progress=False,
+        lr_schedule=lambda p: 1 - p, on_step=lambda step, total: seen.append((step, total, opt.param_groups[0]["lr"])))
+    assert [s for s, _, _ in seen] == list(range(15)) and {t for _, t, _ in seen} == {15}
+    # the hook runs after the schedule set this step's lr: 0.5 * (1 - step / 15)
+    assert [lr for _, _, lr in seen] == pytest.approx([0.5 * (1 - s / 15) for s in range(15)])
+    with pytest.raises(ValueError, match="lr_schedule"):
+        fit(model, _loss, (X, y), num_epochs=1, lr_schedule=0.1, progress=False)
+
+
+def test_count_parameters_counts_shared_tensors_once_and_can_skip_frozen():
+    shared = torch.nn.Linear(4, 4)
+    model = torch.nn.Sequential(shared, torch.nn.ReLU(), shared, torch.nn.Linear(4, 2))
+    assert count_parameters(model) == 20 + 10
+    model[3].requires_grad_(False)
+    assert count_parameters(model, trainable_only=True) == 20
+    with pytest.raises(ValueError, match="nn.Module"):
+        count_parameters([torch.zeros(3)])

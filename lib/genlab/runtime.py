@@ -1,15 +1,17 @@
-"""Where and how a notebook runs: device, seeds, SMOKE mode, cache dir, a time budget.
+"""Where and how a notebook runs: CPUs and threads, device, seeds, SMOKE mode, cache dir, a
+time budget.
 
-Introduced in 00_orientation; every later notebook starts with these calls.
+Introduced in 00_orientation; every notebook's setup cell calls ``setup(SEED)``, which applies
+the one thread policy (``thread_policy``), seeds everything and picks the device.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -96,36 +98,172 @@ class Budget:
         return f"Budget(seconds={self.seconds}, elapsed={self.elapsed:.1f})"
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(1)``, then restore the previous setting.
+# ---------------------------------------------------------------- CPUs and threads
 
-    Loops of thousands of tiny tensor operations (HMC and VI in 01_foundations) gain nothing
-    from a second thread, and when cores are shared (CI, Binder's single CPU) idle threads
-    spinning on a busy core can make each operation ten times slower.
+def cpu_quota(root: Path | str = "/") -> float | None:
+    """How many CPUs' worth of time the process's cgroup may use, or None when unlimited.
+
+    Reads cgroup v2 (``cpu.max``: ``"max 100000"`` or ``"quota period"``) and cgroup v1
+    (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``, -1 = unlimited) for the process's own cgroup
+    and every ancestor up to the mount point, and returns the smallest limit: Binder and
+    Kubernetes give a learner "1 CPU" this way while ``os.cpu_count()`` still reports every core
+    of the host. ``root`` lets tests point it at a fake ``/proc`` and ``/sys`` tree.
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    root = Path(root)
     try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+        groups = (root / "proc/self/cgroup").read_text().splitlines()
+        mounts = (root / "proc/self/mountinfo").read_text().splitlines()
+    except OSError:  # not Linux, or /proc hidden: no quota we can see
+        return None
+    limits = []
+    for line in groups:
+        hierarchy, controllers, path = line.split(":", 2)
+        if hierarchy == "0" and controllers == "":       # cgroup v2 (unified)
+            for folder in _cgroup_folders(root, mounts, "cgroup2", None, path):
+                limits.append(_v2_limit(folder / "cpu.max"))
+        elif "cpu" in controllers.split(","):            # cgroup v1, the cpu controller
+            for folder in _cgroup_folders(root, mounts, "cgroup", "cpu", path):
+                limits.append(_v1_limit(folder))
+    limits = [x for x in limits if x is not None]
+    return min(limits) if limits else None
+
+
+def _cgroup_folders(root: Path, mountinfo: list[str], fstype: str, controller: str | None,
+                    path: str) -> list[Path]:
+    """The process's cgroup folder and its ancestors, in every mount of that hierarchy."""
+    folders = []
+    for line in mountinfo:
+        fields = line.split()
+        if " - " not in line or len(fields) < 5:
+            continue
+        mount_root, mount_point = fields[3], fields[4]
+        after = line.split(" - ", 1)[1].split()
+        if not after or after[0] != fstype:
+            continue
+        if controller and controller not in (after[2].split(",") if len(after) > 2 else []):
+            continue
+        top = root / mount_point.lstrip("/")
+        inside = path[len(mount_root):] if path.startswith(mount_root) else path
+        folder = top / inside.lstrip("/")
+        if not folder.is_dir():      # a cgroup namespace hides the host's path: use the mount
+            folder = top
+        while True:
+            folders.append(folder)
+            if folder == top or top not in folder.parents:
+                break
+            folder = folder.parent
+    return folders
+
+
+def _v2_limit(cpu_max: Path) -> float | None:
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _v1_limit(folder: Path) -> float | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may really use: those it may run on (affinity), capped by the
+    cgroup quota (rounded down, at least 1). On Binder: 1, whatever the host has."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.floor(quota)))
+    return max(1, cpus)
+
+
+MAX_THREADS = 4   # the course's models are small; a shared workshop server must not be swamped
+
+
+def thread_policy(cpus: int | None = None) -> int:
+    """genlab's one thread policy: how many threads torch may use on ``cpus`` usable CPUs.
+
+    One CPU is left for everything else — the Jupyter server, the browser, a grader's next
+    kernel — and at most ``MAX_THREADS`` are used. Why leave one: torch splits each operation
+    across its threads and waits for the slowest; when another busy program shares a core, that
+    wait stalls every step (measured on 2 cores with one busy program per core: 05_lora did not
+    finish in 13 minutes with 2 threads). So a 2-core laptop and Binder's 1 CPU train on one
+    thread. ``GENLAB_THREADS`` overrides the policy (e.g. for measurements).
+    """
+    override = os.environ.get("GENLAB_THREADS", "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"GENLAB_THREADS must be a positive integer, got {override!r}")
+        return int(override)
+    cpus = usable_cpus() if cpus is None else cpus
+    if not isinstance(cpus, int) or cpus < 1:
+        raise ValueError(f"cpus must be a positive int, got {cpus!r}")
+    return max(1, min(cpus - 1, MAX_THREADS))
+
+
+def use_threads(n: int | None = None) -> int:
+    """Set torch's thread count to ``n`` (default: ``thread_policy()``) and return it.
+
+    The one place genlab sets threads. Notebooks call it through ``setup``; worker processes
+    that run side by side (the benchmark generator, the test suite) pass ``n=1``: one thread
+    per worker, one worker per CPU.
+    """
+    n = thread_policy() if n is None else n
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"the thread count must be a positive int, got {n!r}")
+    torch.set_num_threads(n)
+    return n
+
+
+def setup(seed: int, device: str | None = None, *, verbose: bool = True) -> tuple[torch.device, torch.Generator]:
+    """A notebook's setup cell in one call: the thread policy, the seeds, the device.
+
+    Returns ``(device, generator)`` (see ``get_device`` and ``seed_everything``) and prints one
+    line saying what was chosen, so an executed notebook records the conditions it ran under.
+    """
+    threads = use_threads()
+    generator = seed_everything(seed)
+    chosen = get_device(device)
+    if verbose:
+        quota = cpu_quota()
+        print(f"device: {chosen}   torch threads: {threads} (usable CPUs: {usable_cpus()}; "
+              f"cgroup quota: {'none' if quota is None else f'{quota:g} CPUs'})   seed: {seed}")
+    return chosen, generator
 
 
 def cached_state(name: str, build: Callable[[], torch.nn.Module]) -> dict[str, torch.Tensor]:
     """The state dict of a model the library trains once: read from ``cache_dir() / name``, or
     made by ``build()`` and saved there (02's and 04's digits judge, 05's base GPT).
 
-    ``build`` runs on one thread (reproducible sums: the same weights on every run of a
-    machine) with gradients on (the caller may be inside ``torch.no_grad()``). The file is
-    written atomically, so a half-written cache is never read.
+    ``build`` runs under the thread policy (so the same weights on every run of a machine)
+    with gradients on (the caller may be inside ``torch.no_grad()``). The file is written
+    atomically, under a name of this process's own, so a half-written cache is never read even
+    when two processes build it at once.
     """
     path = cache_dir() / name
     if path.exists():
         return torch.load(path, weights_only=True)
-    with one_thread(), torch.enable_grad():
+    with torch.enable_grad():
         state = build().state_dict()
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save(state, tmp)
     tmp.replace(path)
     return state
+
+
+from contextlib import contextmanager  # TEMPORARY shim while callers move to the thread policy
+
+
+@contextmanager
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

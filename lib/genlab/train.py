@@ -1,13 +1,20 @@
-"""The one small training loop every notebook uses. Introduced in 00_orientation.
+"""The training vocabulary every notebook uses. Introduced in 00_orientation.
 
 ``fit`` knows nothing about the model: the notebook passes a ``loss_fn(model, batch)``
 that returns a scalar loss, and optionally an ``eval_fn(model)`` that returns a dict of
-metrics. It shows a tqdm progress bar, stops when its wall-clock budget is spent, and
-returns a ``History``.
+metrics. It runs a fixed number of epochs (so results do not depend on the machine's speed),
+sets the learning rate of every step from an ``lr_schedule`` (``warmup_cosine`` is the course's
+one schedule), calls an optional ``on_step`` hook, shows a tqdm progress bar, and returns a
+``History``. A wall-clock ``time_budget`` only guards the run: when it cuts training short,
+``fit`` says so.
+
+The step-based trainers (``gpt_training.train_gpt``, ``diffusion.train_denoiser``) use the
+same names: ``max_steps``, ``lr``, ``warmup``, ``time_budget``, ``seed``, ``History``.
 """
 from __future__ import annotations
 
-import time
+import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -19,6 +26,35 @@ from .runtime import Budget
 
 LossFn = Callable[[torch.nn.Module, tuple], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], dict]
+Schedule = Callable[[float], float]   # progress in [0, 1] -> multiplier of the peak lr
+
+
+def warmup_cosine(progress: float, warmup: float = 0.0, min_ratio: float = 0.1) -> float:
+    """The course's learning-rate schedule, as a multiplier of the peak lr at ``progress`` ∈ [0, 1].
+
+    Linear from 0 to 1 over the first ``warmup`` fraction of training (Adam's early steps are
+    noisy: Goyal et al. 2017), then a half cosine down to ``min_ratio`` at progress 1
+    (Loshchilov & Hutter 2017, SGDR, without restarts). ``warmup=0`` starts at the peak.
+    """
+    if not 0 <= warmup < 1 or not 0 <= min_ratio <= 1:
+        raise ValueError(f"need 0 <= warmup < 1 and 0 <= min_ratio <= 1, got {warmup}, {min_ratio}")
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup:
+        return progress / warmup
+    t = (progress - warmup) / (1 - warmup)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group (what a schedule does before each step)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def guard_message(what: str, done: int, planned: int, seconds: float) -> str:
+    """What a trainer says when its wall-clock guard cut it short (then it warns with it)."""
+    return (f"{what} stopped by its {seconds:.0f} s time guard after {done} of {planned}: this machine "
+            f"is slower or busier than the course assumes, so the results may miss their targets")
 
 
 @dataclass
@@ -65,20 +101,30 @@ def as_loader(data: Dataset | DataLoader | tuple | list, batch_size: int, shuffl
 
 def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoader | tuple, *,
         num_epochs: int, lr: float = 1e-3, batch_size: int = 64,
-        optimizer: torch.optim.Optimizer | None = None, eval_fn: EvalFn | None = None,
+        optimizer: torch.optim.Optimizer | None = None, lr_schedule: Schedule | None = None,
+        on_step: Callable[[int, int], None] | None = None, eval_fn: EvalFn | None = None,
         time_budget: float | None = None, seed: int = 0, progress: bool = True,
         live_plot: Sequence[str] | None = None, device: torch.device | str | None = None) -> History:
-    """Train ``model`` for ``num_epochs`` (or until ``time_budget`` seconds) and return its history.
+    """Train ``model`` for ``num_epochs`` and return its history.
 
     Each record holds ``epoch``, ``train_loss`` (mean over the epoch's batches), ``time``
     (seconds since the start) and whatever ``eval_fn`` returns. Batches are moved to
     ``device`` (default: the model's device). The optimizer defaults to AdamW(lr).
-    ``live_plot=["train_loss", "val_acc"]`` redraws those curves after every epoch in a notebook.
+
+    Before every optimiser step ``step`` (0-based, of ``total`` = epochs × batches per epoch):
+    the learning rate becomes ``lr * lr_schedule(step / total)`` when a schedule is given
+    (e.g. ``warmup_cosine``), and ``on_step(step, total)`` is called — the place for anything
+    else that changes with the step, such as a KL weight (08). ``time_budget`` (seconds) only
+    guards the run: if it is spent, training stops after the current batch with a warning and
+    ``history.stopped_by_budget``. ``live_plot=["train_loss", "val_acc"]`` redraws those curves
+    after every epoch in a notebook.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ValueError("lr_schedule must be a function of progress in [0, 1], e.g. train.warmup_cosine")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters (all requires_grad=False?)")
@@ -90,11 +136,16 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
     history = History()
     plot = _LivePlot(live_plot) if live_plot else None
     bar = tqdm(range(1, num_epochs + 1), desc="training", unit="epoch", disable=not progress)
+    step, total_steps = 0, num_epochs * len(loader)
     for epoch in bar:
         model.train()
         total, count = 0.0, 0
         for batch in loader:
             batch = tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
+            if lr_schedule is not None:
+                set_lr(optimizer, lr * lr_schedule(step / total_steps))
+            if on_step is not None:
+                on_step(step, total_steps)
             loss = loss_fn(model, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; "
@@ -102,7 +153,7 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total, count = total + loss.item(), count + 1
+            step, total, count = step + 1, total + loss.item(), count + 1
             if budget.spent:
                 break
         record = {"epoch": epoch, "train_loss": total / max(count, 1)}
@@ -115,8 +166,10 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "time")})
         if plot:
             plot.update(history)
-        if budget.spent:
-            history.stopped_by_budget = epoch < num_epochs
+        if budget.spent and (epoch < num_epochs or count < len(loader)):
+            history.stopped_by_budget = True
+            warnings.warn(guard_message("training", epoch, num_epochs, time_budget) + " (epochs)",
+                          RuntimeWarning, stacklevel=2)
             break
     bar.close()
     if plot:

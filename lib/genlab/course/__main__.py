@@ -1,7 +1,8 @@
-"""``python -m genlab.course build|execute|check|grade|readme`` — see the README's instructor guide."""
+"""``python -m genlab.course build|execute|check|grade|readme|stress`` — see the README's instructor guide."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -69,6 +70,20 @@ def _grade(root: Path, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _stress(root: Path, args: argparse.Namespace) -> int:
+    from ..runtime import usable_cpus
+    from .stress import stress, summary
+    hogs = usable_cpus() if args.hogs is None else args.hogs
+    print(f"stress: {args.rounds} rounds, {hogs} CPU hogs, {args.jobs} notebooks at a time, "
+          f"{args.students} submissions per autograde batch, hang = still running after "
+          f"{args.kill_after:.0f} s", flush=True)
+    runs = stress(root, rounds=args.rounds, hogs=hogs, jobs=args.jobs, students=args.students,
+                  kill_after=args.kill_after, only=args.only, report=root / REPORT / "stress.json")
+    result = summary(runs)
+    print(json.dumps(result))
+    return 1 if result["hangs"] or result["failures"] else 0
+
+
 def _readme(root: Path, args: argparse.Namespace) -> int:
     from .readme import update_readme
     print(update_readme(root, root / REPORT / "execution.json"))
@@ -86,10 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     gr = sub.add_parser("grade", help="dry-run nbgrader autograde: model answers full marks, blanks zero")
     gr.add_argument("--only", nargs="*", help="assignment name prefixes")
     sub.add_parser("readme", help="rewrite the README course map from reports/execution.json")
+    st = sub.add_parser("stress", help="SMOKE course + autograde batches, repeatedly, beside a CPU hog per core; count hangs")
+    st.add_argument("--rounds", type=int, default=20, help="rounds (each: every notebook once + one autograde batch)")
+    st.add_argument("--hogs", type=int, default=None, help="CPU-bound programs beside the runs (default: one per usable CPU)")
+    st.add_argument("--jobs", type=int, default=2, help="notebooks executed at a time")
+    st.add_argument("--students", type=int, default=3, help="submissions per autograde batch")
+    st.add_argument("--kill-after", type=float, default=300.0, help="seconds after which a run counts as hung")
+    st.add_argument("--only", nargs="*", help="assignment name prefixes")
     args = parser.parse_args(argv)
     root = repo_root()
     handler = {"build": _build, "execute": _execute, "check": _check, "grade": _grade,
-               "readme": _readme}[args.command]
+               "readme": _readme, "stress": _stress}[args.command]
     return handler(root, args)
 
 

@@ -3,24 +3,29 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from . import RELEASE, Assignment, assignments
+from .watchdog import Guarded, Hung, run_guarded
+
+NBGRADER_GUARD = 1800   # seconds; no nbgrader command of the course takes a tenth of it
 
 
-def nbgrader(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def nbgrader(root: Path, *args: str, env: dict | None = None,
+             timeout: float = NBGRADER_GUARD) -> Guarded:
     """Run ``nbgrader <args>`` in the course root (so it reads ``nbgrader_config.py``).
 
     nbgrader calls the ``alembic`` command by name, so this environment's bin folder goes
-    first on PATH even when the venv is not activated.
+    first on PATH even when the venv is not activated. A command still running after
+    ``timeout`` seconds raises ``Hung`` with the stacks of nbgrader and its kernel.
     """
     env = dict(env if env is not None else os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
-                          capture_output=True, text=True)
+    proc = run_guarded([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, timeout=timeout)
+    if proc.timed_out:
+        raise Hung(f"nbgrader {' '.join(args)} still running after {timeout:.0f} s: killed", proc.stacks)
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {proc.returncode}):\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

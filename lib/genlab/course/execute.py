@@ -2,19 +2,22 @@
 
 Each notebook runs in a fresh child process (``python -m genlab.course.execute NB OUT``)
 that starts the kernel, so the child's ``RUSAGE_CHILDREN`` peak RSS is exactly the
-kernel's peak: measured by the OS, not sampled.
+kernel's peak: measured by the OS, not sampled. A child that outlives the guard is killed with
+its kernel, and the Python stacks of both are kept in the record (``genlab.course.watchdog``).
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .watchdog import run_guarded
 
 # Targets (design.md) and the CI guard, which leaves room for a noisy machine.
 TARGET_SECONDS, TARGET_MB = 180, 1536
@@ -31,6 +34,7 @@ class Record:
     peak_rss_mb: float
     ok: bool
     error: str | None = None
+    stacks: str | None = None   # runner's and kernel's Python stacks, when the guard killed it
 
     @property
     def within_target(self) -> bool:
@@ -60,23 +64,21 @@ def _run_here(notebook: Path, output: Path, smoke: bool) -> dict:
 
 
 def execute_notebook(notebook: Path, output: Path, *, smoke: bool = False,
-                     root: Path | None = None) -> Record:
+                     root: Path | None = None, kill_after: float = GUARD_SECONDS + 60) -> Record:
     """Execute one notebook in a child process and return its ``Record``.
 
-    A notebook over the CI guard fails even when every cell passed; one that runs far
-    past the guard is killed.
+    A notebook over the CI guard fails even when every cell passed; one still running after
+    ``kill_after`` seconds is killed, and its record keeps the stacks of runner and kernel.
     """
     env = dict(os.environ, GENLAB_SMOKE="1" if smoke else "0")
     name = str(notebook.relative_to(root)) if root else notebook.name
     cmd = [sys.executable, "-m", "genlab.course.execute", str(notebook), str(output)]
     if smoke:
         cmd.append("--smoke")
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                              timeout=GUARD_SECONDS + 60)
-    except subprocess.TimeoutExpired:
-        return Record(name, smoke, float(GUARD_SECONDS + 60), 0.0, False,
-                      f"killed after {GUARD_SECONDS + 60} s")
+    proc = run_guarded(cmd, timeout=kill_after, env=env)
+    if proc.timed_out:
+        return Record(name, smoke, float(kill_after), 0.0, False,
+                      f"killed after {kill_after:.0f} s (hung? see its stacks)", proc.stacks)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         return Record(name, smoke, 0.0, 0.0, False,
@@ -92,14 +94,21 @@ def execute_notebook(notebook: Path, output: Path, *, smoke: bool = False,
 
 
 def update_report(path: Path, records: list[Record]) -> list[Record]:
-    """Merge ``records`` into the JSON report at ``path`` (one entry per notebook and mode)."""
-    old = json.loads(path.read_text()) if path.exists() else []
-    merged = {(r["notebook"], r["smoke"]): r for r in old}
-    merged.update({(r.notebook, r.smoke): asdict(r) for r in records})
+    """Merge ``records`` into the JSON report at ``path`` (one entry per notebook and mode).
+
+    Safe when several processes update the report at once (the test suite's workers): the
+    read-merge-write happens under an exclusive lock on a side file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = sorted(merged.values(), key=lambda r: (r["smoke"], r["notebook"]))
-    path.write_text(json.dumps(rows, indent=1) + "\n")
-    return [Record(**r) for r in rows]
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = json.loads(path.read_text()) if path.exists() else []
+        merged = {(r["notebook"], r["smoke"]): r for r in old}
+        merged.update({(r.notebook, r.smoke): asdict(r) for r in records})
+        rows = sorted(merged.values(), key=lambda r: (r["smoke"], r["notebook"]))
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows, indent=1) + "\n")
+        tmp.replace(path)
+    return [Record(**{k: v for k, v in r.items() if k in Record.__dataclass_fields__}) for r in rows]
 
 
 def format_table(records: list[Record]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from . import RELEASE, SOURCE, Assignment, cell_source
-from .build import nbgrader
+from .build import NBGRADER_GUARD, nbgrader
 
 NOTEBOOK_JSON = dict  # a notebook as parsed JSON (nbformat 4)
 
@@ -70,9 +70,10 @@ def fill_in(release_nb: NOTEBOOK_JSON, answers: dict[str, str]) -> NOTEBOOK_JSON
 class GradingRun:
     """A throwaway nbgrader course with one assignment, students submitting into it."""
 
-    def __init__(self, assignment: Assignment, workdir: Path):
+    def __init__(self, assignment: Assignment, workdir: Path, timeout: float = NBGRADER_GUARD):
         self.assignment = assignment
         self.root = workdir
+        self.timeout = timeout
         self.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
         shutil.copy(assignment.root / "nbgrader_config.py", workdir / "nbgrader_config.py")
         shutil.copytree(assignment.source_dir, workdir / SOURCE / assignment.name)
@@ -81,7 +82,7 @@ class GradingRun:
     def _nbgrader(self, *args: str) -> None:
         env = dict(os.environ, GENLAB_SMOKE="1")  # graded cells don't depend on training size
         nbgrader(self.root, *args, f"--CourseDirectory.root={self.root}",
-                 f"--CourseDirectory.db_url={self.db_url}", env=env)
+                 f"--CourseDirectory.db_url={self.db_url}", env=env, timeout=self.timeout)
 
     @property
     def release_dir(self) -> Path:

@@ -1,6 +1,7 @@
 """Neural-network building blocks the library writes out by hand. Introduced in 01_foundations."""
 from .batchnorm import batch_norm_forward
 from .init import SCHEMES, activation_rms, deep_relu_mlp, fan_in, init_std, init_weight_
+from .parameters import count_parameters
 
-__all__ = ["batch_norm_forward", "SCHEMES", "activation_rms", "deep_relu_mlp", "fan_in", "init_std",
-           "init_weight_"]
+__all__ = ["batch_norm_forward", "SCHEMES", "activation_rms", "count_parameters", "deep_relu_mlp", "fan_in",
+           "init_std", "init_weight_"]

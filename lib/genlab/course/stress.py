@@ -1,0 +1,143 @@
+"""``python -m genlab.course stress``: run the course the way a busy machine runs it, and count hangs.
+
+Each round executes every notebook in SMOKE mode (``--jobs`` at a time, through the same runner
+as ``execute``) and autogrades a batch of ``--students`` submissions of one assignment through
+nbgrader (assignments in turn), while one CPU-bound program per usable CPU runs beside them
+(``--hogs``). Every run is guarded: one that outlives ``--kill-after`` seconds is a hang, and
+its runner's and kernel's Python stacks go into the report. A round also checks the results:
+a notebook must pass, and every model-answer submission must score full marks.
+
+The report (``reports/stress.json``) lists every run; the summary line counts notebook
+executions, autograded submissions, hangs and failures. Exit status 1 on any hang or failure.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import Assignment, assignments
+from .execute import execute_notebook
+from .grade import GradingRun
+from .watchdog import Hung
+
+HOG = "while True: pass"
+
+
+@dataclass
+class Run:
+    """One guarded run under load: a notebook execution or an autograde batch."""
+
+    kind: str            # "notebook" or "autograde"
+    name: str
+    round: int
+    seconds: float
+    ok: bool
+    hung: bool
+    count: int = 1       # submissions graded, for an autograde batch
+    error: str | None = None
+    stacks: str | None = None
+
+
+@contextmanager
+def cpu_hogs(n: int) -> Iterator[list[subprocess.Popen]]:
+    """``n`` busy-looping Python processes, stopped on exit."""
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(n)]
+    try:
+        yield hogs
+    finally:
+        for hog in hogs:
+            hog.kill()
+        for hog in hogs:
+            hog.wait()
+
+
+def _notebook_run(nb: Path, out_dir: Path, rnd: int, root: Path, kill_after: float) -> Run:
+    record = execute_notebook(nb, out_dir / f"r{rnd}" / nb.parent.name / nb.name, smoke=True,
+                              root=root, kill_after=kill_after)
+    hung = record.stacks is not None
+    return Run("notebook", record.notebook, rnd, record.seconds, record.ok, hung,
+               error=record.error, stacks=record.stacks)
+
+
+def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after: float) -> Run:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="genlab-stress-") as tmp:
+        try:
+            run = GradingRun(assignment, Path(tmp), timeout=kill_after)
+            answered = run.answered()
+            for i in range(students):
+                run.submit(f"learner{i:02d}", answered)
+            run.autograde()
+        except Hung as err:
+            return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False, True,
+                       students, str(err), err.stacks)
+        except RuntimeError as err:
+            return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False, False,
+                       students, str(err)[-2000:])
+        short = []
+        for i in range(students):
+            tests = [s for s in run.scores(f"learner{i:02d}") if s.kind == "autograded test"]
+            if not tests or any(s.score != s.max_score for s in tests):
+                short.append(f"learner{i:02d}")
+    error = f"model answers below full marks for {short}" if short else None
+    return Run("autograde", assignment.name, rnd, time.perf_counter() - start, not short, False,
+               students, error)
+
+
+def stress(root: Path, *, rounds: int, hogs: int, jobs: int, students: int, kill_after: float,
+           only: list[str] | None = None, report: Path | None = None) -> list[Run]:
+    """Run ``rounds`` rounds under ``hogs`` CPU hogs; return every run (see the module doc)."""
+    if min(rounds, jobs, students) < 1 or hogs < 0:
+        raise ValueError("rounds, jobs and students must be >= 1 and hogs >= 0")
+    chosen = [a for a in assignments(root) if not only or any(a.name.startswith(o) for o in only)]
+    if not chosen:
+        raise ValueError(f"no assignment matches {only}")
+    notebooks = [nb for a in chosen for nb in a.notebooks]
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="genlab-stress-out-") as out, cpu_hogs(hogs):
+        for rnd in range(1, rounds + 1):
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(_notebook_run, nb, Path(out), rnd, root, kill_after)
+                           for nb in notebooks]
+                batch = pool.submit(_autograde_batch, chosen[(rnd - 1) % len(chosen)], students,
+                                    rnd, kill_after)
+                done = [f.result() for f in futures] + [batch.result()]
+            runs += done
+            _print_round(rnd, done, runs)
+            if report:
+                _write(report, runs)
+    return runs
+
+
+def summary(runs: list[Run]) -> dict:
+    notebooks = [r for r in runs if r.kind == "notebook"]
+    graded = [r for r in runs if r.kind == "autograde"]
+    return {"notebook_executions": len(notebooks),
+            "autograded_submissions": sum(r.count for r in graded),
+            "hangs": sum(r.hung for r in runs),
+            "failures": sum(not r.ok and not r.hung for r in runs),
+            "slowest_notebook_s": max((r.seconds for r in notebooks), default=0.0)}
+
+
+def _print_round(rnd: int, done: list[Run], runs: list[Run]) -> None:
+    bad = [f"{r.name}: {'HUNG' if r.hung else r.error}" for r in done if not r.ok]
+    s = summary(runs)
+    print(f"round {rnd}: {len(done)} runs, {len(bad)} bad; so far {s['notebook_executions']} "
+          f"notebook executions, {s['autograded_submissions']} autograded submissions, "
+          f"{s['hangs']} hangs, {s['failures']} failures", flush=True)
+    for line in bad:
+        print(f"  {line[:500]}", flush=True)
+
+
+def _write(path: Path, runs: list[Run]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"summary": summary(runs), "runs": [asdict(r) for r in runs]},
+                               indent=1) + "\n")
