@@ -9,7 +9,7 @@ LAB_ROOT ?= course
 # Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
 CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab-settings test-tools browser lab test smoke course execute check benchmark clean
+.PHONY: setup lab-settings test-tools browser lab test test-fast smoke stress course execute check benchmark clean
 
 setup: $(STAMP)
 
@@ -49,8 +49,14 @@ lab: setup
 	  --ServerApp.root_dir=$(LAB_ROOT) $(if $(filter 0,$(shell id -u)),--allow-root,) \
 	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
+# Everything, one pytest-xdist worker per usable CPU (pyproject.toml, tests/conftest.py).
 test: test-tools
 	$(BIN)/python -m pytest
+
+# The edit-test loop (about 2 minutes): library unit tests and course hygiene; no notebook
+# executions, no grading cycles, no browser or hub.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not notebook and not grading and not realuse"
 
 # Instructor shortcuts (see README): rebuild course/, execute every notebook, check hygiene.
 course: setup
@@ -59,6 +65,9 @@ execute: setup
 	$(BIN)/python -m genlab.course execute
 smoke: setup
 	$(BIN)/python -m genlab.course execute --smoke
+# Hang hunting: the SMOKE course and autograde batches, repeatedly, beside a CPU hog per core.
+stress: setup
+	$(BIN)/python -m genlab.course stress
 check: setup
 	$(BIN)/python -m genlab.course check
 

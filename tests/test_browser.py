@@ -25,6 +25,8 @@ import pytest
 
 from labserver import ROOT, make_lab
 
+pytestmark = pytest.mark.realuse
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = ROOT / "reports" / "browser"
 NOTEBOOK = "00_orientation/00_orientation.ipynb"

@@ -35,6 +35,8 @@ import requests
 
 from labserver import free_port
 
+pytestmark = pytest.mark.realuse
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "local" / "jupyterhub_config.py"
 PROXY = ROOT / "deploy" / "local" / "node_modules" / ".bin" / "configurable-http-proxy"

@@ -30,6 +30,7 @@ show()
 display(widgets.VBox([dd, out]))"""
 
 
+@pytest.mark.notebook
 def test_a_notebook_of_output_widgets_runs_to_the_end(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell(

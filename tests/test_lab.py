@@ -5,7 +5,10 @@ import json
 import re
 import urllib.request
 
+import pytest
 from labserver import make_lab
+
+pytestmark = pytest.mark.realuse
 
 
 def _get(url: str) -> tuple[int, str]:

@@ -180,3 +180,35 @@ def test_setup_applies_the_policy_and_seeds(monkeypatch, capsys):
             runtime.use_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def _build_slowly(marker: str) -> torch.nn.Module:
+    with open(marker, "a") as f:
+        f.write("built\n")
+    time.sleep(1.0)
+    torch.manual_seed(0)
+    return torch.nn.Linear(3, 2)
+
+
+def _read_cache(cache: str, marker: str) -> None:
+    import functools
+    import os
+
+    from genlab.runtime import cached_state
+    os.environ["GENLAB_CACHE_DIR"] = cache
+    cached_state("shared.pt", functools.partial(_build_slowly, marker))
+
+
+def test_cached_state_is_built_once_when_processes_race(tmp_path):
+    """Two processes asking at once: one builds, the other waits on the lock and reads."""
+    import multiprocessing
+
+    marker = tmp_path / "builds.txt"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_read_cache, args=(str(tmp_path / "cache"), str(marker))) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert marker.read_text() == "built\n"

@@ -16,6 +16,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+try:
+    import fcntl
+except ImportError:   # Windows: no advisory locks; two processes may then both build a cache
+    fcntl = None
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -241,18 +246,24 @@ def cached_state(name: str, build: Callable[[], torch.nn.Module]) -> dict[str, t
     made by ``build()`` and saved there (02's and 04's digits judge, 05's base GPT).
 
     ``build`` runs under the thread policy (so the same weights on every run of a machine)
-    with gradients on (the caller may be inside ``torch.no_grad()``). The file is written
-    atomically, under a name of this process's own, so a half-written cache is never read even
-    when two processes build it at once.
+    with gradients on (the caller may be inside ``torch.no_grad()``). Processes that need the
+    same file at once (a grader running many submissions, the test suite's workers) take turns
+    on a lock file: one builds, the others wait and read. The file is written atomically, so a
+    half-written cache is never read.
     """
     path = cache_dir() / name
     if path.exists():
         return torch.load(path, weights_only=True)
-    with torch.enable_grad():
-        state = build().state_dict()
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():                     # another process built it while we waited
+            return torch.load(path, weights_only=True)
+        with torch.enable_grad():
+            state = build().state_dict()
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        torch.save(state, tmp)
+        tmp.replace(path)
     return state
 
 

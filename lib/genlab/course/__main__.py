@@ -20,19 +20,24 @@ def _build(root: Path, args: argparse.Namespace) -> int:
 
 
 def _execute(root: Path, args: argparse.Namespace) -> int:
+    from ..runtime import usable_cpus
+    from .conditions import condition
     from .execute import execute_notebook, format_table, update_report
     mode = "smoke" if args.smoke else "full"
+    folder = f"executed-{mode}" + ("" if args.condition == "quiet" else f"-{args.condition}")
     records = []
-    for a in assignments(root):
-        if args.only and not any(a.name.startswith(o) for o in args.only):
-            continue
-        for nb in a.notebooks:
-            out = root / REPORT / f"executed-{mode}" / a.name / nb.name
-            print(f"executing {nb.relative_to(root)} ({mode}) ...", flush=True)
-            record = execute_notebook(nb, out, smoke=args.smoke, root=root)
-            records.append(record)
-            print(f"  {record.seconds:.1f} s, {record.peak_rss_mb:.0f} MB, "
-                  f"{'ok' if record.ok else 'FAILED: ' + str(record.error)}", flush=True)
+    with condition(args.condition, usable_cpus()) as cgroup:
+        for a in assignments(root):
+            if args.only and not any(a.name.startswith(o) for o in args.only):
+                continue
+            for nb in a.notebooks:
+                out = root / REPORT / folder / a.name / nb.name
+                print(f"executing {nb.relative_to(root)} ({mode}, {args.condition}) ...", flush=True)
+                record = execute_notebook(nb, out, smoke=args.smoke, root=root,
+                                          condition=args.condition, cgroup=cgroup)
+                records.append(record)
+                print(f"  {record.seconds:.1f} s, {record.peak_rss_mb:.0f} MB, "
+                      f"{'ok' if record.ok else 'FAILED: ' + str(record.error)}", flush=True)
     update_report(root / REPORT / "execution.json", records)
     print(format_table(records))
     return 0 if all(r.ok for r in records) else 1
@@ -75,8 +80,8 @@ def _stress(root: Path, args: argparse.Namespace) -> int:
     from .stress import stress, summary
     hogs = usable_cpus() if args.hogs is None else args.hogs
     print(f"stress: {args.rounds} rounds, {hogs} CPU hogs, {args.jobs} notebooks at a time, "
-          f"{args.students} submissions per autograde batch, hang = still running after "
-          f"{args.kill_after:.0f} s", flush=True)
+          f"{args.students} submissions per autograde batch; hang = no CPU progress for 120 s, "
+          f"time guard {args.kill_after:.0f} s", flush=True)
     runs = stress(root, rounds=args.rounds, hogs=hogs, jobs=args.jobs, students=args.students,
                   kill_after=args.kill_after, only=args.only, report=root / REPORT / "stress.json")
     result = summary(runs)
@@ -97,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("execute", help="run every solutions notebook with papermill; record time and memory")
     ex.add_argument("--smoke", action="store_true", help="run in SMOKE mode (seconds per notebook)")
     ex.add_argument("--only", nargs="*", help="assignment name prefixes, e.g. 00 01_foundations")
+    ex.add_argument("--condition", choices=("quiet", "busy", "binder"), default="quiet",
+                    help="busy: a CPU-bound program per usable CPU beside each run; binder: inside a "
+                         "cgroup of 1 CPU and 2 GB (needs root)")
     sub.add_parser("check", help="course/ in sync with solutions/, no leaks, cleared outputs, parameters cells")
     gr = sub.add_parser("grade", help="dry-run nbgrader autograde: model answers full marks, blanks zero")
     gr.add_argument("--only", nargs="*", help="assignment name prefixes")
@@ -106,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--hogs", type=int, default=None, help="CPU-bound programs beside the runs (default: one per usable CPU)")
     st.add_argument("--jobs", type=int, default=2, help="notebooks executed at a time")
     st.add_argument("--students", type=int, default=3, help="submissions per autograde batch")
-    st.add_argument("--kill-after", type=float, default=300.0, help="seconds after which a run counts as hung")
+    st.add_argument("--kill-after", type=float, default=600.0,
+                    help="seconds after which a run still going is killed (a failure); a run that uses "
+                         "no CPU for 120 s is killed at once as hung")
     st.add_argument("--only", nargs="*", help="assignment name prefixes")
     args = parser.parse_args(argv)
     root = repo_root()

@@ -17,8 +17,20 @@ from nbgrader.api import Gradebook
 
 from . import RELEASE, SOURCE, Assignment, cell_source
 from .build import NBGRADER_GUARD, nbgrader
+from .feedback import failing_line, hidden_lines
 
 NOTEBOOK_JSON = dict  # a notebook as parsed JSON (nbformat 4)
+
+
+@dataclass
+class Failure:
+    """A test cell that raised in a student's autograded notebook, and where: in its visible
+    tests (what the learner's Validate button runs) or in the hidden ones."""
+
+    notebook: str
+    grade_id: str
+    where: str              # "visible" or "hidden"
+    message: str
 
 
 @dataclass
@@ -68,16 +80,27 @@ def fill_in(release_nb: NOTEBOOK_JSON, answers: dict[str, str]) -> NOTEBOOK_JSON
 
 
 class GradingRun:
-    """A throwaway nbgrader course with one assignment, students submitting into it."""
+    """A throwaway nbgrader course with one assignment, students submitting into it.
 
-    def __init__(self, assignment: Assignment, workdir: Path, timeout: float = NBGRADER_GUARD):
+    By default the assignment is generated here by nbgrader. ``built`` = ``(release_root,
+    gradebook)`` reuses a build of the course instead (``build.build_each``): the assignment's
+    released notebooks and a copy of the gradebook that recorded its cells and checksums — so a
+    test run builds the course once, not again for every grading cycle."""
+
+    def __init__(self, assignment: Assignment, workdir: Path, timeout: float = NBGRADER_GUARD,
+                 built: tuple[Path, Path] | None = None):
         self.assignment = assignment
         self.root = workdir
         self.timeout = timeout
         self.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
         shutil.copy(assignment.root / "nbgrader_config.py", workdir / "nbgrader_config.py")
         shutil.copytree(assignment.source_dir, workdir / SOURCE / assignment.name)
-        self._nbgrader("generate_assignment", assignment.name, "--force")
+        if built is None:
+            self._nbgrader("generate_assignment", assignment.name, "--force")
+        else:
+            release_root, gradebook = built
+            shutil.copytree(release_root / assignment.name, self.release_dir)
+            shutil.copy(gradebook, workdir / "gradebook.db")
 
     def _nbgrader(self, *args: str) -> None:
         env = dict(os.environ, GENLAB_SMOKE="1")  # graded cells don't depend on training size
@@ -110,6 +133,27 @@ class GradingRun:
 
     def autograde(self) -> None:
         self._nbgrader("autograde", self.assignment.name, "--force")
+
+    def failures(self, student: str) -> list[Failure]:
+        """Every test cell that failed in ``student``'s autograded notebooks, each classified by
+        the line it failed on (``feedback.failing_line`` inside ``feedback.hidden_lines``).
+
+        This answers "do these answers pass the visible tests?" from the autograde run itself,
+        without executing the notebook again under nbgrader's Validator."""
+        out = []
+        folder = self.root / "autograded" / student / self.assignment.name
+        for path in sorted(folder.glob("*.ipynb")):
+            for cell in _load(path)["cells"]:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
+                    continue
+                hidden = hidden_lines(cell_source(cell))
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        where = "hidden" if failing_line(output.get("traceback", [])) in hidden else "visible"
+                        out.append(Failure(path.name, meta["grade_id"], where,
+                                           f"{output.get('ename')}: {output.get('evalue')}"))
+        return out
 
     def scores(self, student: str) -> list[CellScore]:
         """Every graded cell of ``student``'s autograded submission."""

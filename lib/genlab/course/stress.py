@@ -3,9 +3,11 @@
 Each round executes every notebook in SMOKE mode (``--jobs`` at a time, through the same runner
 as ``execute``) and autogrades a batch of ``--students`` submissions of one assignment through
 nbgrader (assignments in turn), while one CPU-bound program per usable CPU runs beside them
-(``--hogs``). Every run is guarded: one that outlives ``--kill-after`` seconds is a hang, and
-its runner's and kernel's Python stacks go into the report. A round also checks the results:
-a notebook must pass, and every model-answer submission must score full marks.
+(``--hogs``). Every run is watched (``watchdog.run_guarded``): a run whose processes stop using
+CPU for two minutes is a **hang**; one still running after ``--kill-after`` seconds is a
+failure (too slow). Either way its runner's and kernel's Python stacks go into the report. A
+round also checks the results: a notebook must pass, and every model-answer submission must
+score full marks.
 
 The report (``reports/stress.json``) lists every run; the summary line counts notebook
 executions, autograded submissions, hangs and failures. Exit status 1 on any hang or failure.
@@ -13,23 +15,17 @@ executions, autograded submissions, hangs and failures. Exit status 1 on any han
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 from . import Assignment, assignments
+from .conditions import cpu_hogs
 from .execute import execute_notebook
 from .grade import GradingRun
 from .watchdog import Hung
-
-HOG = "while True: pass"
-
 
 @dataclass
 class Run:
@@ -46,23 +42,10 @@ class Run:
     stacks: str | None = None
 
 
-@contextmanager
-def cpu_hogs(n: int) -> Iterator[list[subprocess.Popen]]:
-    """``n`` busy-looping Python processes, stopped on exit."""
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(n)]
-    try:
-        yield hogs
-    finally:
-        for hog in hogs:
-            hog.kill()
-        for hog in hogs:
-            hog.wait()
-
-
 def _notebook_run(nb: Path, out_dir: Path, rnd: int, root: Path, kill_after: float) -> Run:
     record = execute_notebook(nb, out_dir / f"r{rnd}" / nb.parent.name / nb.name, smoke=True,
                               root=root, kill_after=kill_after)
-    hung = record.stacks is not None
+    hung = record.hung
     return Run("notebook", record.notebook, rnd, record.seconds, record.ok, hung,
                error=record.error, stacks=record.stacks)
 
@@ -77,8 +60,8 @@ def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after
                 run.submit(f"learner{i:02d}", answered)
             run.autograde()
         except Hung as err:
-            return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False, True,
-                       students, str(err), err.stacks)
+            return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False,
+                       err.stalled, students, str(err), err.stacks)
         except RuntimeError as err:
             return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False, False,
                        students, str(err)[-2000:])
@@ -92,6 +75,17 @@ def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after
                students, error)
 
 
+def warm_caches() -> None:
+    """Build the library's cached models (the digits judge, 05's base GPT) before the load
+    starts: a cold cache makes one run slow, which is not what this command hunts."""
+    from ..generative import gpt
+    from ..metrics import load_judge
+    from ..runtime import use_threads
+    use_threads()   # the thread policy, as in a notebook: the build is the same as theirs
+    load_judge()
+    gpt.load_base_gpt()
+
+
 def stress(root: Path, *, rounds: int, hogs: int, jobs: int, students: int, kill_after: float,
            only: list[str] | None = None, report: Path | None = None) -> list[Run]:
     """Run ``rounds`` rounds under ``hogs`` CPU hogs; return every run (see the module doc)."""
@@ -101,6 +95,7 @@ def stress(root: Path, *, rounds: int, hogs: int, jobs: int, students: int, kill
     if not chosen:
         raise ValueError(f"no assignment matches {only}")
     notebooks = [nb for a in chosen for nb in a.notebooks]
+    warm_caches()
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="genlab-stress-out-") as out, cpu_hogs(hogs):
         for rnd in range(1, rounds + 1):
