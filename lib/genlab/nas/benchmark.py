@@ -66,8 +66,8 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
                           weight_decay=s["weight_decay"])
     n, bs = len(d.y_train), s["batch_size"]
     steps = s["num_epochs"] * -(-n // bs)
-    # The recorded schedule ("cosine per step" to 0, NAS-Bench-201's), kept exactly so that the
-    # table stays reproducible: not the course's warmup_cosine, which ends at 10 % of the peak.
+    # The recorded schedule ("cosine per step", down to 0), kept exactly so that the table stays
+    # reproducible: not the course's train.warmup_cosine, which ends at 10 % of the peak.
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     budget = Budget(None)                  # a stopwatch: the table records the seconds
     net.train()
