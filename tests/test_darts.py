@@ -11,14 +11,16 @@ import torch.nn.functional as F
 from genlab.nas import darts
 from genlab.nas.network import OP_BUILDERS, build_network
 from genlab.nas.space import OPS
-from genlab.runtime import one_thread
+from genlab.runtime import use_threads
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: a second thread only adds overhead, and far more on a shared machine."""
-    with one_thread():
-        yield
+def _one_thread_per_worker():
+    """Tiny tensors: a second thread only adds overhead. The test suite's workers run side by side: one thread each (``runtime.use_threads``)."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
 
 
 def _net(channels: int = 4, seed: int = 0) -> darts.Supernet:
@@ -160,13 +162,13 @@ def test_split_halves_is_stratified_and_disjoint():
     assert len(ya) + len(yb) == 70
     assert set(Xa.flatten().tolist()).isdisjoint(Xb.flatten().tolist())
     assert torch.bincount(ya).tolist() == [3] * 10
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need matching X and y"):
         darts.split_halves(X, y[:5])
 
 
 def test_config_rejects_bad_values():
-    with pytest.raises(ValueError, match="epochs"):
-        darts.DartsConfig(epochs=0)
+    with pytest.raises(ValueError, match="num_epochs must be >= 1"):
+        darts.DartsConfig(num_epochs=0)
     with pytest.raises(ValueError, match="w_lr"):
         darts.DartsConfig(w_lr=0.0)
 
@@ -176,13 +178,13 @@ def test_search_runs_and_records_every_epoch():
     data = type("D", (), {"X_train": torch.rand(80, 1, 8, 8, generator=g),
                           "y_train": torch.arange(10).repeat(8)})()
     seen = []
-    result = darts.search(data, darts.DartsConfig(epochs=2, channels=4, batch_size=16), seed=0,
+    result = darts.search(data, darts.DartsConfig(num_epochs=2, channels=4, batch_size=16), seed=0,
                           on_epoch=lambda e, net: seen.append(e))
     assert seen == [1, 2] and len(result.history) == 3
     assert len(result.train_loss) == len(result.alpha_loss) == 2
     assert not torch.equal(torch.tensor(result.history.weights[0]), torch.tensor(result.history.weights[-1]))
     assert len(result.cell()) == 6 and "none" not in result.cell()
-    again = darts.search(data, darts.DartsConfig(epochs=2, channels=4, batch_size=16), seed=0)
+    again = darts.search(data, darts.DartsConfig(num_epochs=2, channels=4, batch_size=16), seed=0)
     assert torch.equal(result.alpha, again.alpha)                   # reproducible per seed
     with pytest.raises(ValueError, match="X_train"):
         darts.search((data.X_train, data.y_train))

@@ -1,6 +1,7 @@
 """genlab.nas.expand: self-expanding networks (09_self_expanding)."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -10,16 +11,20 @@ from sklearn.datasets import make_moons
 from torch import nn
 
 from genlab.nas import expand
-from genlab.runtime import one_thread
+from genlab.nn import count_parameters
+from genlab.runtime import use_threads
 from genlab.nas.expand import (ExpandConfig, ExpandingMLP, add_neuron, break_even_density, candidate_gains,
                                grow, natural_expansion_score, readout_fisher, readout_parameters,
                                should_grow, sparse_memory_bytes, tensor_bytes, train_expanding)
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():   # thousands of tiny ops: a second thread only adds contention
-        yield
+def _one_thread_per_worker():
+    """Thousands of tiny ops: a second thread only adds contention. The test suite's workers run side by side: one thread each (``runtime.use_threads``)."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
 
 
 def spd(p: int, seed: int = 0, rank: int | None = None) -> torch.Tensor:
@@ -61,11 +66,11 @@ def test_score_is_invariant_to_reparameterisation():
 
 
 def test_score_rejects_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="damping must be >= 0"):
         natural_expansion_score(torch.ones(3), torch.eye(3), -1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="square fisher"):
         natural_expansion_score(torch.ones(3), torch.eye(4))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="square fisher"):
         natural_expansion_score(torch.ones(3), torch.ones(3, 4))
 
 
@@ -129,9 +134,9 @@ def test_a_copy_of_an_existing_neuron_gains_nothing():
 
 def test_candidate_gains_need_theta_for_weight_decay():
     h, y, u = torch.randn(10, 2), torch.randint(2, (10,)), torch.randn(10, 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="weight_decay needs the readout parameters theta"):
         candidate_gains(h, torch.randn(10, 2), y, u, 1e-3, 0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need candidate activations u"):
         candidate_gains(h, torch.randn(10, 2), y, torch.randn(9, 3))
 
 
@@ -159,11 +164,11 @@ def test_add_neuron_preserves_the_function():
 
 
 def test_add_neuron_rejects_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fc_in has 3 outputs but fc_out has 4 inputs"):
         add_neuron(nn.Linear(5, 3), nn.Linear(4, 2), torch.zeros(5), 0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="w_in needs 5 weights, got 4"):
         add_neuron(nn.Linear(5, 3), nn.Linear(3, 2), torch.zeros(4), 0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expects layers with biases"):
         add_neuron(nn.Linear(5, 3, bias=False), nn.Linear(3, 2), torch.zeros(5), 0.0)
 
 
@@ -191,22 +196,22 @@ def test_grow_keeps_adam_state_and_function():
 
 
 def test_should_grow_needs_both_rules():
-    cfg = ExpandConfig(tau=1.0, min_gain=0.01)
-    assert should_grow(eta=0.01, gain=0.05, cfg=cfg)
-    assert not should_grow(eta=0.1, gain=0.05, cfg=cfg)                      # relative rule fails
-    assert not should_grow(eta=0.0, gain=0.015, cfg=cfg)                     # absolute rule fails
-    with pytest.raises(ValueError):
+    config = ExpandConfig(tau=1.0, min_gain=0.01)
+    assert should_grow(eta=0.01, gain=0.05, config=config)
+    assert not should_grow(eta=0.1, gain=0.05, config=config)   # relative rule fails
+    assert not should_grow(eta=0.0, gain=0.015, config=config)  # absolute rule fails
+    with pytest.raises(ValueError, match="tau, min_gain and weight_decay must be >= 0"):
         ExpandConfig(tau=-1)
-    with pytest.raises(ValueError):
-        ExpandConfig(steps=0)
+    with pytest.raises(ValueError, match="max_steps, check_every, num_candidates and max_width must be >= 1"):
+        ExpandConfig(max_steps=0)
 
 
 def test_network_grows_from_one_neuron_and_stops():
     X, y = moons(400)
-    cfg = ExpandConfig(steps=600, check_every=20)
-    model, hist = train_expanding(X, y, 2, cfg, seed=0)
+    config = ExpandConfig(max_steps=600, check_every=20)
+    model, hist = train_expanding(X, y, 2, config, seed=0)
     assert hist.width[0] <= 2 and model.width == hist.width[-1] > 1
-    assert model.width < cfg.max_width
+    assert model.width < config.max_width
     half = len(hist.grew) // 2
     assert not any(hist.grew[half:]), f"still growing late: {hist.growth_steps}"
     assert max(hist.max_diff) <= 1e-6
@@ -216,11 +221,26 @@ def test_network_grows_from_one_neuron_and_stops():
 
 def test_growth_thresholds_control_growth():
     X, y = moons(200)
-    never = ExpandConfig(steps=100, check_every=10, min_gain=10.0)
+    never = ExpandConfig(max_steps=100, check_every=10, min_gain=10.0)
     assert train_expanding(X, y, 2, never)[0].width == 1
-    always = ExpandConfig(steps=100, check_every=10, tau=0.0, min_gain=0.0, max_width=4)
+    always = ExpandConfig(max_steps=100, check_every=10, tau=0.0, min_gain=0.0, max_width=4)
     model, hist = train_expanding(X, y, 2, always)
     assert model.width == 4 and sum(hist.grew) == 3                         # capped by max_width
+
+
+
+def test_train_full_batch_runs_max_steps_and_the_one_parameter_counter_counts_the_mlp():
+    X, y = moons(100)
+    torch.manual_seed(0)
+    model = ExpandingMLP(2, 3, 2)
+    start = copy.deepcopy(model.state_dict())
+    expand.train_full_batch(model, X, y, ExpandConfig(), max_steps=0)        # zero steps: untouched
+    assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+    expand.train_full_batch(model, X, y, ExpandConfig(max_steps=5))          # the config's length
+    assert not torch.equal(start["fc_in.weight"], model.fc_in.weight)
+    assert ExpandConfig().max_steps == 1500
+    assert count_parameters(model) == (2 * 3 + 3) + (3 * 2 + 2)
+    assert not hasattr(expand, "num_params")                                 # one counter: genlab.nn's
 
 
 # ----------------------------------------------------------------------------- memory
@@ -249,13 +269,13 @@ def test_break_even_density():
 
 
 def test_memory_rejects_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"nnz must be in \[0, rows \* cols = 9\]"):
         sparse_memory_bytes((3, 3), 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="layout must be one of"):
         sparse_memory_bytes((3, 3), 2, "bsr")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"shape must be \(rows, cols\)"):
         sparse_memory_bytes((3,), 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="layout must be 'coo' or 'csr'"):
         break_even_density((3, 3), "dense")
 
 
@@ -263,5 +283,5 @@ def test_magnitude_prune_keeps_the_largest():
     w = torch.tensor([[0.1, -3.0], [2.0, -0.5]])
     torch.testing.assert_close(expand.magnitude_prune(w, 0.5), torch.tensor([[0.0, -3.0], [2.0, 0.0]]))
     assert (expand.magnitude_prune(w, 0.0) == 0).all()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"density must be in \[0, 1\]"):
         expand.magnitude_prune(w, 1.5)

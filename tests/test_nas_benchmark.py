@@ -10,7 +10,17 @@ from scipy.stats import spearmanr
 
 import genlab
 from genlab.nas import benchmark, generate, space
-from genlab.runtime import one_thread
+from genlab.runtime import use_threads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_per_worker():
+    """The table was made on one thread per worker process; the same thread count gives the same
+    sums. The suite's processes run side by side, too: one thread each (``runtime.use_threads``)."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +48,7 @@ def test_one_lookup_api_for_every_encoding(bench):
         assert r == bench.query(ops) == bench.query(space.ops_to_str(ops))
         assert bench.val_acc[i] == r.val_acc and bench.test_acc[i] == r.test_acc
         assert space.canonical(r.arch_str) == space.canonical(ops)   # the class representative
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown op\(s\) \['conv'\]"):
         bench.query("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
 
 
@@ -67,12 +77,11 @@ def test_random_cells_reproduce_within_seed_noise(bench):
     a, b = bench.seed_pairs()
     tol = max(float(np.quantile(np.abs(a - b), 0.95)), 1 / 270)
     cells = random.Random(2026).sample(list(bench.unique_indices()), 6)
-    with one_thread():
-        for i in cells:
-            new, old = benchmark.train_cell(int(i), seed=0), bench.query(int(i))
-            print(f"{old.arch_str}: val {old.val_acc:.4f} -> {new.val_acc:.4f}, test {old.test_acc:.4f} -> {new.test_acc:.4f}")
-            assert abs(new.val_acc - old.val_acc) <= tol and abs(new.test_acc - old.test_acc) <= tol + 1 / 360
-            assert (new.params, new.flops) == (old.params, old.flops)
+    for i in cells:                      # on one thread, as generate's workers (the fixture above)
+        new, old = benchmark.train_cell(int(i), seed=0), bench.query(int(i))
+        print(f"{old.arch_str}: val {old.val_acc:.4f} -> {new.val_acc:.4f}, test {old.test_acc:.4f} -> {new.test_acc:.4f}")
+        assert abs(new.val_acc - old.val_acc) <= tol and abs(new.test_acc - old.test_acc) <= tol + 1 / 360
+        assert (new.params, new.flops) == (old.params, old.flops)
 
 
 def test_generation_is_resumable_and_refuses_another_schedule(tmp_path, monkeypatch):
@@ -82,7 +91,7 @@ def test_generation_is_resumable_and_refuses_another_schedule(tmp_path, monkeypa
     header, records = benchmark.read_table(out)
     assert header["seed"] == 3 and header["genlab"] == genlab.__version__ and header["torch"] == torch.__version__
     assert len(records) == 2 and records[0].arch_str != records[1].arch_str
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="made with another seed/schedule/subset"):
         generate.main(["--out", str(out), "--limit", "1", "--subset", "5", "--seed", "4"])
     assert len(out.read_text().splitlines()) == 3
     with pytest.raises(ValueError, match="incomplete"):

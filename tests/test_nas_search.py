@@ -8,6 +8,17 @@ import torch
 from torch import nn
 
 from genlab.nas import proxies, search, space
+from genlab.runtime import use_threads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_per_worker():
+    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
+    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
 
 
 def synthetic_bench(seed=0):
@@ -42,7 +53,7 @@ def test_regularized_evolution_kills_the_oldest_and_mutates_a_tournament_winner(
     parent = cells[4 - 1]                                    # sample_size = population: the winner is 0.3
     child = rea.propose()
     assert sum(a != b for a, b in zip(child, parent)) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 1 <= sample_size <= population_size"):
         search.RegularizedEvolution(population_size=3, sample_size=5)
 
 
@@ -57,9 +68,9 @@ def test_rea_and_predictor_beat_random_search_on_a_learnable_space():
 
 
 def test_run_search_rejects_bad_budget():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_queries must be >= 1"):
         search.run_search(search.RandomSearch(), BENCH, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no cell has been told yet"):
         _ = search.RandomSearch().best
 
 
@@ -106,5 +117,5 @@ def test_score_cells_is_seeded_and_validates_names():
     a = proxies.score_cells([0, 15_624], "synflow", X, y)
     b = proxies.score_cells([0, 15_624], "synflow", X, y)
     assert np.array_equal(a, b) and a[1] > a[0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown proxy 'zen'"):
         proxies.score_cells([0], "zen", X, y)

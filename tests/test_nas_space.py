@@ -7,6 +7,17 @@ import torch
 
 from genlab.nas import space
 from genlab.nas.network import CellModule, build_network
+from genlab.runtime import use_threads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_per_worker():
+    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
+    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
 
 
 def test_encodings_round_trip_for_every_cell():
@@ -25,10 +36,14 @@ def test_arch_string_matches_nas_bench_201_format():
     assert space.ops_to_index(("skip_connect",) + ("none",) * 5) == 5 ** 5
 
 
-@pytest.mark.parametrize("bad", [-1, 15_625, 2.0, True, "|none~0|", ("none",) * 5,
-                                 ("conv",) * 6, "|none~0|+|none~0|none~2|+|none~0|none~1|none~2|"])
-def test_bad_encodings_raise_value_error(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, message", [
+    (-1, r"a cell index is an int in \[0, 15625\)"), (15_625, r"a cell index is an int in \[0, 15625\)"),
+    (2.0, "a cell is an index, an arch string or a sequence of 6 op names"), (True, "not a cell: True"),
+    ("|none~0|", "an arch string has 3 '\\+'-separated nodes"), (("none",) * 5, "a cell has 6 edges, got 5 ops"),
+    (("conv",) * 6, r"unknown op\(s\) \['conv'"),
+    ("|none~0|+|none~0|none~2|+|none~0|none~1|none~2|", "expected 'none~1' in node 2, got 'none~2'")])
+def test_bad_encodings_raise_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
         space.to_ops(bad)
 
 
@@ -80,7 +95,7 @@ def test_one_hot_and_network_shapes():
     assert len(v) == 30 and sum(v) == 6
     net = build_network(1234)
     assert net(torch.zeros(5, 64)).shape == (5, 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="channels must be a positive int"):
         build_network(0, channels=0)
 
 

@@ -31,13 +31,13 @@ def sequence_vae_loss(logits: torch.Tensor, targets: torch.Tensor, mu: torch.Ten
 def is_valid(layers: Sequence[str], min_depth: int = 2, max_depth: int = 8, max_params: int = 20_000,
              input_size: int = 8, in_channels: int = 1, num_classes: int = 10) -> bool:
     """True if the layer sequence is a valid network of the constrained space (rules (1)-(4) above)."""
-    if any(t not in netformer.LAYER_TOKENS for t in layers):
+    if any(t not in layer_space.LAYER_TOKENS for t in layers):
         return False
     if not min_depth <= len(layers) <= max_depth:
         return False
     side, channels, params = input_size, in_channels, 0
     for token in layers:
-        kind, k, c_out = netformer.parse_layer(token)
+        kind, k, c_out = layer_space.parse_layer(token)
         if side < k:
             return False
         if kind == "pool":

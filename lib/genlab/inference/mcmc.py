@@ -12,8 +12,6 @@ from typing import Callable
 
 import torch
 
-from ..runtime import one_thread
-
 LogProb = Callable[[torch.Tensor], torch.Tensor]   # (C, D) -> (C,)
 
 
@@ -53,9 +51,8 @@ def hmc(log_prob: LogProb, init: torch.Tensor, *, num_samples: int = 1000, num_w
         raise ValueError("num_samples and num_leapfrog must be >= 1 and num_warmup >= 0")
     if step_size <= 0 or not 0 < target_accept < 1:
         raise ValueError(f"need step_size > 0 and 0 < target_accept < 1, got {step_size}, {target_accept}")
-    with one_thread():                                   # tiny tensors: see runtime.one_thread
-        return _hmc(log_prob, init, num_samples, num_warmup, step_size, num_leapfrog, target_accept,
-                    generator or torch.Generator().manual_seed(0))
+    return _hmc(log_prob, init, num_samples, num_warmup, step_size, num_leapfrog, target_accept,
+                generator or torch.Generator().manual_seed(0))
 
 
 def _hmc(log_prob: LogProb, init: torch.Tensor, num_samples: int, num_warmup: int, step_size: float,

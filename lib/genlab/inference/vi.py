@@ -14,13 +14,13 @@ differentiable in μ and σ.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
-from ..runtime import one_thread
+from ..runtime import Budget
+from ..train import set_lr, warmup_cosine
 from .logistic import log_joint
 
 ElboFn = Callable[..., torch.Tensor]
@@ -96,37 +96,34 @@ class MeanFieldFit:
 
 
 def fit_mean_field(X: torch.Tensor, y: torch.Tensor, *, prior_std: float = 1.0,
-                   num_steps: int = 2000, num_samples: int = 16, lr: float = 0.05,
+                   max_steps: int = 2000, num_samples: int = 16, lr: float = 0.05,
                    elbo_fn: ElboFn = elbo_logistic, seed: int = 0) -> MeanFieldFit:
-    """Maximise the ELBO over (μ, log σ) with Adam; returns a ``MeanFieldFit``.
+    """Maximise the ELBO over (μ, log σ) with ``max_steps`` Adam steps; returns a ``MeanFieldFit``.
 
     Introduced in 01_foundations. Fresh noise ε of shape (num_samples, D) is drawn every
     step and passed to ``elbo_fn(mu, log_sigma, X, y, eps, prior_std)`` (the notebook passes
-    the learner's ELBO). The learning rate decays linearly to 5 % of ``lr`` so the final
-    iterate is not dominated by Monte-Carlo noise.
+    the learner's ELBO). The learning rate follows the course's schedule, ``train.warmup_cosine``,
+    from ``lr`` down to 5 % of it, so the final iterate is not dominated by Monte-Carlo noise.
     """
-    if num_steps < 1 or num_samples < 1:
-        raise ValueError(f"num_steps and num_samples must be >= 1, got {num_steps}, {num_samples}")
+    if max_steps < 1 or num_samples < 1:
+        raise ValueError(f"max_steps and num_samples must be >= 1, got {max_steps}, {num_samples}")
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    start = time.perf_counter()
+    budget = Budget(None)                                # a stopwatch: no time limit
     D = X.shape[1]
     generator = torch.Generator().manual_seed(seed)
     mu = torch.zeros(D, dtype=X.dtype, requires_grad=True)
     log_sigma = torch.full((D,), math.log(0.1), dtype=X.dtype, requires_grad=True)
     opt = torch.optim.Adam([mu, log_sigma], lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - 0.95 * t / num_steps)
     history = []
-    with one_thread():                                   # tiny tensors: see runtime.one_thread
-        for _ in range(num_steps):
-            eps = torch.randn(num_samples, D, generator=generator, dtype=X.dtype)
-            loss = -elbo_fn(mu, log_sigma, X, y, eps, prior_std)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"the ELBO became {-loss.item()}; check the ELBO function")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            history.append(-loss.item())
-    return MeanFieldFit(mu.detach().clone(), log_sigma.detach().exp(), history,
-                        time.perf_counter() - start)
+    for step in range(max_steps):
+        set_lr(opt, lr * warmup_cosine(step / max_steps, min_ratio=0.05))
+        eps = torch.randn(num_samples, D, generator=generator, dtype=X.dtype)
+        loss = -elbo_fn(mu, log_sigma, X, y, eps, prior_std)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the ELBO became {-loss.item()}; check the ELBO function")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(-loss.item())
+    return MeanFieldFit(mu.detach().clone(), log_sigma.detach().exp(), history, budget.elapsed)

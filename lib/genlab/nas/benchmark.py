@@ -12,7 +12,6 @@ only read it.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,15 +20,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..nn import count_parameters
+from ..runtime import Budget
 from .network import build_network
-from .space import NUM_CELLS, Cell, all_cells, canonical, index_to_ops, ops_to_index, ops_to_str, to_ops
+from .space import NUM_CELLS, Cell, all_cells, canonical, ops_to_index, ops_to_str, to_ops
 
 DATA_DIR = Path(__file__).with_name("data")
 TABLE = DATA_DIR / "digitsbench201.jsonl"          # seed 0, every unique cell
 NOISE_TABLE = DATA_DIR / "digitsbench201_seed1.jsonl"  # seed 1, a random subset
 
-# The one fixed schedule every cell is trained with (recorded in the table's header).
-SCHEDULE = {"channels": 16, "epochs": 4, "batch_size": 64, "optimizer": "SGD-nesterov",
+# The one fixed schedule every cell is trained with (recorded in the table's header, which
+# ``generate`` compares before it resumes a table).
+SCHEDULE = {"channels": 16, "num_epochs": 4, "batch_size": 64, "optimizer": "SGD-nesterov",
             "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "lr_schedule": "cosine per step",
             "data": "genlab.data.load_digits: train 1,167 / val 270 / test 360", "threads": 1}
 
@@ -50,7 +52,8 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
     """Train one cell with ``SCHEDULE`` and return its record (about 1 s on one CPU thread).
 
     This is what the generation script runs for every unique cell, and what the reproduction
-    test re-runs on a sample. Call it inside ``runtime.one_thread()`` for reproducible sums.
+    test re-runs on a sample. The table was made on one thread per worker process
+    (``runtime.use_threads(1)`` in ``generate``); the same thread count gives the same sums.
     """
     from ..data.digits import load_digits
     from torch.utils.flop_counter import FlopCounterMode
@@ -62,11 +65,13 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
     opt = torch.optim.SGD(net.parameters(), lr=s["lr"], momentum=s["momentum"], nesterov=True,
                           weight_decay=s["weight_decay"])
     n, bs = len(d.y_train), s["batch_size"]
-    steps = s["epochs"] * -(-n // bs)
+    steps = s["num_epochs"] * -(-n // bs)
+    # The recorded schedule ("cosine per step", down to 0), kept exactly so that the table stays
+    # reproducible: not the course's train.warmup_cosine, which ends at 10 % of the peak.
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    start = time.perf_counter()
+    budget = Budget(None)                  # a stopwatch: the table records the seconds
     net.train()
-    for _ in range(s["epochs"]):
+    for _ in range(s["num_epochs"]):
         perm = torch.randperm(n, generator=g)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
@@ -75,7 +80,7 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
             loss.backward()
             opt.step()
             sched.step()
-    seconds = time.perf_counter() - start
+    seconds = budget.elapsed
     net.eval()
     with torch.no_grad():
         val = (net(d.X_val).argmax(1) == d.y_val).float().mean().item()
@@ -83,7 +88,7 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
         with FlopCounterMode(display=False) as counter:
             net(d.X_val[:1])
     return Record(ops_to_str(to_ops(cell)), round(val, 4), round(test, 4),
-                  sum(p.numel() for p in net.parameters()), int(counter.get_total_flops()),
+                  count_parameters(net), int(counter.get_total_flops()),
                   round(seconds, 3))
 
 
@@ -176,10 +181,4 @@ def load_benchmark() -> DigitsBench201:
     return DigitsBench201()
 
 
-def index_of(cell: Cell) -> int:
-    """Shorthand for ``space.ops_to_index(space.to_ops(cell))``."""
-    return ops_to_index(to_ops(cell))
-
-
-__all__ = ["SCHEDULE", "Record", "train_cell", "DigitsBench201", "load_benchmark", "read_table",
-           "index_of", "index_to_ops"]
+__all__ = ["SCHEDULE", "Record", "train_cell", "DigitsBench201", "load_benchmark", "read_table"]

@@ -28,7 +28,6 @@ decay ``wd`` the penalty ``wd/2 |theta|^2`` adds ``wd * theta`` to ``g`` and ``w
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -36,6 +35,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..runtime import Budget
 
 LAYOUTS = ("dense", "coo", "csr")
 
@@ -156,11 +157,6 @@ class ExpandingMLP(nn.Module):
         return self.fc_out(self.hidden(x))
 
 
-def num_params(model: nn.Module) -> int:
-    """Number of trainable numbers in ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def add_neuron(fc_in: nn.Linear, fc_out: nn.Linear, w_in: torch.Tensor,
                b_in: float | torch.Tensor) -> tuple[nn.Linear, nn.Linear]:
     """New copies of two consecutive layers with one more hidden neuron, appended last.
@@ -223,7 +219,7 @@ def grow(model: ExpandingMLP, w_in: torch.Tensor, b_in: float | torch.Tensor,
 class ExpandConfig:
     """Knobs of ``train_expanding`` (and of the fixed-width baseline ``train_fixed``)."""
 
-    steps: int = 1500              # full-batch Adam steps in all
+    max_steps: int = 1500          # full-batch Adam steps in all
     lr: float = 0.03
     weight_decay: float = 1e-3     # L2 penalty wd/2 |theta|^2; also part of the score's damping
     check_every: int = 25          # steps between expansion checks
@@ -235,8 +231,8 @@ class ExpandConfig:
     max_width: int = 64
 
     def __post_init__(self) -> None:
-        if min(self.steps, self.check_every, self.num_candidates, self.max_width) < 1:
-            raise ValueError("steps, check_every, num_candidates and max_width must be >= 1")
+        if min(self.max_steps, self.check_every, self.num_candidates, self.max_width) < 1:
+            raise ValueError("max_steps, check_every, num_candidates and max_width must be >= 1")
         if self.lr <= 0 or self.init_scale <= 0 or self.damping <= 0:
             raise ValueError("lr, init_scale and damping must be > 0")
         if self.tau < 0 or self.min_gain < 0 or self.weight_decay < 0:
@@ -276,25 +272,25 @@ def sample_candidates(X: torch.Tensor, num: int, scale: float,
     return w, -(w * anchors).sum(1)
 
 
-def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, cfg: ExpandConfig,
+def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
                     generator: torch.Generator) -> tuple[float, float, torch.Tensor, torch.Tensor]:
-    """Score the network and ``cfg.num_candidates`` random candidates on ``(X, y)``.
+    """Score the network and ``config.num_candidates`` random candidates on ``(X, y)``.
 
     Returns ``(eta, best_gain, w_in, b_in)``, the last two for the best candidate.
     """
-    w, b = sample_candidates(X, cfg.num_candidates, cfg.init_scale, generator)
+    w, b = sample_candidates(X, config.num_candidates, config.init_scale, generator)
     with torch.no_grad():
         h = model.hidden(X)
-        eta, gains = candidate_gains(h, model.fc_out(h), y, torch.tanh(X @ w.T + b), cfg.damping,
-                                     cfg.weight_decay, readout_parameters(model.fc_out))
+        eta, gains = candidate_gains(h, model.fc_out(h), y, torch.tanh(X @ w.T + b), config.damping,
+                                     config.weight_decay, readout_parameters(model.fc_out))
     best = int(gains.argmax())
     return float(eta), float(gains[best]), w[best], b[best]
 
 
-def should_grow(eta: float, gain: float, cfg: ExpandConfig) -> bool:
+def should_grow(eta: float, gain: float, config: ExpandConfig) -> bool:
     """The growth rule: a relative increase of the score (as in the paper), ``eta' > (1 + tau) eta``,
     and an absolute one, a predicted loss decrease ``gain / 2`` above ``min_gain`` nats."""
-    return gain > cfg.tau * eta and gain / 2 > cfg.min_gain
+    return gain > config.tau * eta and gain / 2 > config.min_gain
 
 
 def _adam_step(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor) -> None:
@@ -304,38 +300,38 @@ def _adam_step(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tens
     optimizer.step()
 
 
-def _adam(model: nn.Module, cfg: ExpandConfig) -> torch.optim.Optimizer:
+def _adam(model: nn.Module, config: ExpandConfig) -> torch.optim.Optimizer:
     # Adam's weight_decay adds wd * theta to the gradient: the L2 penalty wd/2 |theta|^2.
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
-def train_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, cfg: ExpandConfig | None = None,
+def train_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, config: ExpandConfig | None = None,
                     seed: int = 0, start_width: int = 1) -> tuple[ExpandingMLP, GrowthHistory]:
     """Train an ``ExpandingMLP`` from ``start_width`` neurons with full-batch Adam for
-    ``cfg.steps`` steps; every ``cfg.check_every`` steps, add the best candidate neuron if
-    ``should_grow`` says so (at most one per check, never beyond ``cfg.max_width``)."""
-    cfg = cfg or ExpandConfig()
+    ``config.max_steps`` steps; every ``config.check_every`` steps, add the best candidate neuron if
+    ``should_grow`` says so (at most one per check, never beyond ``config.max_width``)."""
+    config = config or ExpandConfig()
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed + 1)
     model = ExpandingMLP(X.shape[1], start_width, num_classes)
-    optimizer = _adam(model, cfg)
-    history, start = GrowthHistory(), time.perf_counter()
-    for step in range(cfg.steps):
-        if step % cfg.check_every == 0:
-            _check_and_grow(model, optimizer, X, y, cfg, generator, step, history)
+    optimizer = _adam(model, config)
+    history, budget = GrowthHistory(), Budget(None)     # a stopwatch: every step runs
+    for step in range(config.max_steps):
+        if step % config.check_every == 0:
+            _check_and_grow(model, optimizer, X, y, config, generator, step, history)
         _adam_step(model, optimizer, X, y)
-    history.seconds = time.perf_counter() - start
+    history.seconds = budget.elapsed
     return model.eval(), history
 
 
 def _check_and_grow(model: ExpandingMLP, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
-                    cfg: ExpandConfig, generator: torch.Generator, step: int, history: GrowthHistory) -> None:
-    eta, gain, w, b = expansion_check(model, X, y, cfg, generator)
+                    config: ExpandConfig, generator: torch.Generator, step: int, history: GrowthHistory) -> None:
+    eta, gain, w, b = expansion_check(model, X, y, config, generator)
     with torch.no_grad():
         before = model(X)
-    grew = model.width < cfg.max_width and should_grow(eta, gain, cfg)
+    grew = model.width < config.max_width and should_grow(eta, gain, config)
     if grew:
         grow(model, w, b, optimizer)
         with torch.no_grad():
@@ -348,21 +344,22 @@ def _check_and_grow(model: ExpandingMLP, optimizer: torch.optim.Optimizer, X: to
     history.grew.append(grew)
 
 
-def train_full_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, cfg: ExpandConfig | None = None,
-                     steps: int | None = None) -> nn.Module:
-    """``steps`` (default ``cfg.steps``) full-batch Adam steps on the cross-entropy, with a fresh optimiser."""
-    cfg = cfg or ExpandConfig()
-    optimizer = _adam(model, cfg)
-    for _ in range(cfg.steps if steps is None else steps):
+def train_full_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig | None = None,
+                     max_steps: int | None = None) -> nn.Module:
+    """``max_steps`` (default ``config.max_steps``) full-batch Adam steps on the cross-entropy, with a
+    fresh optimiser."""
+    config = config or ExpandConfig()
+    optimizer = _adam(model, config)
+    for _ in range(config.max_steps if max_steps is None else max_steps):
         _adam_step(model, optimizer, X, y)
     return model.eval()
 
 
 def train_fixed(X: torch.Tensor, y: torch.Tensor, num_classes: int, width: int,
-                cfg: ExpandConfig | None = None, seed: int = 0) -> ExpandingMLP:
+                config: ExpandConfig | None = None, seed: int = 0) -> ExpandingMLP:
     """The baseline: the same network, optimiser and number of steps at a fixed ``width``."""
     torch.manual_seed(seed)
-    return train_full_batch(ExpandingMLP(X.shape[1], width, num_classes), X, y, cfg)
+    return train_full_batch(ExpandingMLP(X.shape[1], width, num_classes), X, y, config)
 
 
 # ----------------------------------------------------------------------------- memory

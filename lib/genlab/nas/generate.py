@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import sys
-import time
 from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 
 import genlab
 
+from ..runtime import Budget, use_threads
 from .benchmark import NOISE_TABLE, SCHEDULE, TABLE, read_table, train_cell
 from .space import all_cells, canonical, ops_to_str
 
@@ -34,7 +34,7 @@ _DATA = None
 
 def _work(arch_str: str, seed: int) -> dict:
     global _DATA
-    torch.set_num_threads(1)
+    use_threads(1)             # workers run side by side: one thread each, one per CPU
     if _DATA is None:
         from ..data.digits import load_digits
         _DATA = load_digits(flatten=False)
@@ -80,14 +80,14 @@ def main(argv: list[str] | None = None) -> None:
     random.Random(args.seed).shuffle(todo)   # a partial table is a random sample; ETA is honest
     todo = todo[: args.limit]
     print(f"{len(cells)} cells, {len(done)} done, training {len(todo)} with {args.workers} worker(s)")
-    start = time.perf_counter()
+    clock = Budget(None)       # a stopwatch for the progress line
     with get_context("spawn").Pool(args.workers) as pool, open(out, "a") as f:
         jobs = pool.imap_unordered(_star, [(c, args.seed) for c in todo])
         for k, rec in enumerate(jobs, 1):
             f.write(json.dumps(rec) + "\n")
             f.flush()
             if k % 100 == 0 or k == len(todo):
-                rate = (time.perf_counter() - start) / k
+                rate = clock.elapsed / k
                 print(f"{k}/{len(todo)}  {rate:.2f} s/cell  eta {rate * (len(todo) - k) / 60:.1f} min", flush=True)
 
 

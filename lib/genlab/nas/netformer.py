@@ -1,4 +1,4 @@
-"""Generating architectures with a Transformer VAE over token sequences. Introduced in 08_netformer.
+"""A Transformer VAE over architecture token sequences. Introduced in 08_netformer.
 
 An architecture is written as a sequence of tokens, like a sentence, and a variational
 autoencoder learns a continuous code for it (in the spirit of arch2vec, Yan et al. 2020, and
@@ -8,37 +8,31 @@ discrete one.
 - **Tokens.** ``Vocab`` adds ``<pad>``, ``<bos>``, ``<eos>`` to a space's tokens; ``tokenize``
   writes ``<bos> t_1 … t_n <eos> <pad> …`` of a fixed length. A NAS-Bench-201 cell is its 6 ops
   in edge order (the position says which edge, so no edge tokens are needed).
+- **The loss.** ``sequence_vae_loss`` = token cross-entropy (PAD masked, summed per sequence) + β·KL.
 - **The model.** ``NetformerVAE``: a bidirectional Transformer encoder → (μ, log σ²), and a
   causal Transformer decoder that sees z at every position and is trained teacher-forced. The
-  blocks are 03's (``genlab.generative.gpt``), the Gaussian pieces 02's
-  (``genlab.generative.vae``). ``sequence_vae_loss`` = token cross-entropy (PAD masked) + β·KL.
-- **Using the code.** ``reconstruction_accuracy`` (greedy decoding from μ, whole-sequence
-  exact match), ``interpolate``, ``GPPredictor`` (a Gaussian process on μ) and ``LatentSearch``,
-  a ``search.Strategy`` that proposes cells by decoding latents near the best ones it was told.
-- **A space where validity is not automatic.** ``LayerSpace``: plain CNNs for 8×8 digits as
-  sequences of layer tokens (``conv3-16``, ``pool``, …) whose shapes, depth and parameter count
-  must stay within limits; ``LayerSpace.violations`` says why a sequence is invalid, and
-  ``sample_quality`` measures validity, uniqueness and novelty of generated sequences.
+  blocks are 03's (``genlab.generative.gpt``), the Gaussian pieces 02's (``genlab.generative.vae``).
+- **Training and evaluation.** ``train_netformer`` (through ``genlab.train.fit``, with the course's
+  lr schedule and KL annealing as an ``on_step`` hook, ``KLAnnealing``), ``reconstruction_accuracy``
+  (greedy decoding from μ, whole-sequence exact match), ``encode_mu`` and ``interpolate``.
+
+What 08 does with the code lives next door: ``latent_bo`` (a Gaussian process on μ and Bayesian
+optimisation in the latent space) and ``layer_space`` (a space of plain CNNs where a generated
+sequence can be invalid).
 """
 from __future__ import annotations
 
-import math
-import random
-import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..generative import gpt
 from ..generative.vae import gaussian_kl, reparameterize
-from ..runtime import one_thread
-from ..train import History, fit
-from .search import ModelBasedStrategy
-from .space import OPS, Cell, Ops, random_cell, to_ops
+from ..train import History, fit, warmup_cosine
+from .space import OPS, Cell, Ops, to_ops
 
 # ---------------------------------------------------------------- tokens
 
@@ -290,51 +284,62 @@ class NetformerVAE(nn.Module):
         z = prior_std * torch.randn(int(num_samples), self.config.latent, generator=generator)
         return self.generate(z.to(next(self.parameters()).device), temperature, generator)
 
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
 
 # ---------------------------------------------------------------- training and evaluation
+
+class KLAnnealing:
+    """The KL weight of 08's training, set before every optimiser step by ``fit``'s ``on_step`` hook.
+
+    It rises linearly from 0 to ``beta`` over the first ``warmup`` share of the steps and stays
+    there (KL annealing, Bowman et al. 2016): step ``s`` of ``total`` (0-based) gets
+    ``beta * min(1, (s + 1) / (warmup * total))``. ``warmup=0`` uses ``beta`` from the start.
+    """
+
+    def __init__(self, beta: float, warmup: float = 0.3):
+        if beta < 0 or not 0 <= warmup <= 1:
+            raise ValueError(f"need beta >= 0 and a KL warmup in [0, 1], got {beta}, {warmup}")
+        self.beta, self.warmup = beta, warmup
+        self.weight = 0.0 if warmup > 0 else beta
+
+    def __call__(self, step: int, total: int) -> None:
+        """``fit``'s ``on_step(step, total)``: the weight of the coming step."""
+        ramp = min(1.0, (step + 1) / (self.warmup * total)) if self.warmup > 0 else 1.0
+        self.weight = self.beta * ramp
+
 
 def train_netformer(model: NetformerVAE, ids: torch.Tensor, *, num_epochs: int, beta: float = 0.05,
                     kl_warmup: float = 0.3, lr: float = 3e-3, batch_size: int = 32,
                     val_ids: torch.Tensor | None = None, eval_fn: Callable[[nn.Module], dict] | None = None,
                     time_budget: float | None = None, seed: int = 0, progress: bool = True,
                     live_plot: list[str] | None = None) -> History:
-    """Minimise ``sequence_vae_loss`` with AdamW through ``genlab.train.fit``, on one thread.
+    """Minimise ``sequence_vae_loss`` with AdamW through ``genlab.train.fit``.
 
-    The learning rate decays linearly to 10 % over the epochs. β < 1 on purpose, and it rises
-    from 0 over the first ``kl_warmup`` of the steps (KL annealing, Bowman et al. 2016): an
+    The learning rate follows the course's one schedule, ``train.warmup_cosine`` (no warm-up: a
+    half cosine from ``lr`` down to 10 %). β < 1 on purpose, and it rises from 0 over the first
+    ``kl_warmup`` of the steps (``KLAnnealing``, called by ``fit`` before every step): an
     autoregressive decoder can model uniformly random cells without z at all (posterior
     collapse), and starting with a free code lets the decoder learn to read z first (08, section 5).
-    With ``val_ids`` each epoch records ``val_recon`` (``reconstruction_accuracy``), and
-    whatever ``eval_fn(model)`` returns (e.g. the validity of a few prior samples).
+    Every epoch records ``lr`` and ``kl_weight`` (those of its last step); with ``val_ids`` also
+    ``val_recon`` (``reconstruction_accuracy``), and whatever ``eval_fn(model)`` returns (e.g. the
+    validity of a few prior samples).
     """
-    if beta < 0 or not 0 <= kl_warmup <= 1:
-        raise ValueError(f"need beta >= 0 and kl_warmup in [0, 1], got {beta}, {kl_warmup}")
+    kl = KLAnnealing(beta, kl_warmup)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    total = num_epochs * math.ceil(len(ids) / batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 - 0.9 * min(t, total) / total)
-
-    step = [0]
 
     def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        if optimizer.state:   # fit has no scheduler hook: decay once per batch, after the first step
-            sched.step()
-        step[0] += 1
-        warm = min(1.0, step[0] / (kl_warmup * total)) if kl_warmup > 0 else 1.0
         logits, mu, log_var = m(batch[0])
-        return sequence_vae_loss(logits, batch[0][:, 1:], mu, log_var, beta * warm)
+        return sequence_vae_loss(logits, batch[0][:, 1:], mu, log_var, kl.weight)
 
     def evaluate(m: nn.Module) -> dict:
-        out = {"val_recon": reconstruction_accuracy(m, val_ids)} if val_ids is not None else {}
+        out = {"lr": optimizer.param_groups[0]["lr"], "kl_weight": kl.weight}
+        if val_ids is not None:
+            out["val_recon"] = reconstruction_accuracy(m, val_ids)
         return out | (eval_fn(m) if eval_fn is not None else {})
 
-    with one_thread():
-        return fit(model, loss_fn, (ids,), num_epochs=num_epochs, lr=lr, batch_size=batch_size,
-                   optimizer=optimizer, eval_fn=evaluate if val_ids is not None or eval_fn else None,
-                   time_budget=time_budget, seed=seed, progress=progress, live_plot=live_plot)
+    return fit(model, loss_fn, (ids,), num_epochs=num_epochs, lr=lr, batch_size=batch_size, optimizer=optimizer,
+               lr_schedule=warmup_cosine, on_step=kl, eval_fn=evaluate, time_budget=time_budget, seed=seed,
+               progress=progress, live_plot=live_plot)
 
 
 @torch.no_grad()
@@ -369,273 +374,7 @@ def interpolate(model: NetformerVAE, ids_a: torch.Tensor, ids_b: torch.Tensor, s
     return model.generate((1 - t) * mu[0] + t * mu[1])
 
 
-# ---------------------------------------------------------------- predicting performance from z
-
-class GPPredictor:
-    """A Gaussian process regressor on latent codes, small enough to read (and fit in milliseconds).
-
-    Prior f ~ GP(0, k) on standardised targets with k(z, z') = exp(−‖z − z'‖² / 2ℓ²), and
-    Gaussian noise of variance σ_n². ℓ (relative to the median distance between training codes)
-    and σ_n² are chosen from a small grid by the log marginal likelihood; the posterior mean and
-    standard deviation are the textbook formulas (Rasmussen & Williams, algorithm 2.1).
-    """
-
-    SCALES = (0.25, 0.5, 1.0, 2.0)      # ℓ / median distance
-    NOISES = (0.01, 0.1, 0.3)           # σ_n², in units of the targets' variance
-
-    def __init__(self):
-        self.Z = None
-
-    @staticmethod
-    def _sq_dists(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        return np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T, 0.0)
-
-    def fit(self, Z: np.ndarray, y: np.ndarray) -> "GPPredictor":
-        Z, y = np.asarray(Z, dtype=float), np.asarray(y, dtype=float)
-        if Z.ndim != 2 or y.ndim != 1 or len(Z) != len(y) or len(y) < 2:
-            raise ValueError(f"need Z (n, d) and y (n,) with n >= 2, got {Z.shape} and {y.shape}")
-        self.y_mean, self.y_std = y.mean(), y.std() + 1e-12
-        t = (y - self.y_mean) / self.y_std
-        D = self._sq_dists(Z, Z)
-        median = np.sqrt(np.median(D[np.triu_indices(len(Z), 1)])) + 1e-12
-        best = -np.inf
-        for scale in self.SCALES:
-            K = np.exp(-D / (2 * (scale * median) ** 2))
-            for noise in self.NOISES:
-                L = np.linalg.cholesky(K + noise * np.eye(len(Z)))
-                alpha = np.linalg.solve(L.T, np.linalg.solve(L, t))
-                log_ml = -0.5 * t @ alpha - np.log(np.diag(L)).sum()
-                if log_ml > best:
-                    best, self.length, self.noise, self.L, self.alpha = log_ml, scale * median, noise, L, alpha
-        self.Z = Z
-        return self
-
-    def predict(self, Z: np.ndarray, return_std: bool = False):
-        """Posterior mean (and standard deviation of f) at codes ``Z``, in the targets' units."""
-        if self.Z is None:
-            raise ValueError("fit the predictor first")
-        Ks = np.exp(-self._sq_dists(np.asarray(Z, dtype=float), self.Z) / (2 * self.length ** 2))
-        mean = self.y_mean + self.y_std * Ks @ self.alpha
-        if not return_std:
-            return mean
-        v = np.linalg.solve(self.L, Ks.T)
-        return mean, self.y_std * np.sqrt(np.maximum(1.0 - (v ** 2).sum(0), 1e-12))
-
-
-def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """E[max(f − best, 0)] for f ~ N(mean, std²): BO's classic acquisition function."""
-    from scipy.stats import norm
-
-    std = np.maximum(std, 1e-9)
-    u = (mean - best) / std
-    return (mean - best) * norm.cdf(u) + std * norm.pdf(u)
-
-
-class LatentSearch(ModelBasedStrategy):
-    """Bayesian optimisation in the VAE's latent space, behind 06's ``propose / tell / best``.
-
-    The first ``num_init`` cells are random. Then, whenever its queue is empty, it fits a
-    ``GPPredictor`` on μ of every cell it was told, draws ``num_candidates`` latents — the μ of
-    its ``top_k`` best cells plus Gaussian noise of scale ``sigma`` — decodes them greedily to
-    cells, drops malformed and already queried ones, and queues the ``batch_size`` with the
-    highest expected improvement (EI) under the GP.
-    """
-
-    name = "latent BO"
-
-    def __init__(self, model: NetformerVAE, num_init: int = 10, batch_size: int = 5, num_candidates: int = 200,
-                 top_k: int = 5, sigma: float = 2.5, seed: int = 0):
-        super().__init__(num_init, seed)
-        if model.config.max_len != NB201_MAX_LEN or model.config.vocab_size != len(NB201_VOCAB):
-            raise ValueError("LatentSearch needs a NetformerVAE trained on NAS-Bench-201 cells")
-        if num_init < 2 or batch_size < 1 or num_candidates < batch_size or top_k < 1 or sigma <= 0:
-            raise ValueError("need num_init >= 2, num_candidates >= batch_size >= 1, top_k >= 1, sigma > 0")
-        self.model, self.batch_size = model, batch_size
-        self.num_candidates, self.top_k, self.sigma = num_candidates, top_k, sigma
-        self.gen = torch.Generator().manual_seed(seed)
-        self.model.eval()
-        self._mu: dict[Ops, np.ndarray] = {}
-
-    def _embed(self, cells: list[Ops]) -> np.ndarray:
-        new = [c for c in cells if c not in self._mu]
-        if new:
-            for c, m in zip(new, encode_mu(self.model, encode_cells(new)).double().numpy()):
-                self._mu[c] = m
-        return np.stack([self._mu[c] for c in cells])
-
-    def _refill(self) -> None:
-        cells = [c for c, _ in self.history]
-        y = np.array([s for _, s in self.history])
-        Z = self._embed(cells)
-        gp = GPPredictor().fit(Z, y)
-        top = torch.tensor(Z[np.argsort(-y)[: self.top_k]], dtype=torch.float32)
-        parents = top[torch.randint(len(top), (self.num_candidates,), generator=self.gen)]
-        z = parents + self.sigma * torch.randn(parents.shape, generator=self.gen)
-        seen = set(cells)
-        cands = list(dict.fromkeys(c for c in decode_cells(self.model.generate(z)) if c is not None and c not in seen))
-        while len(cands) < self.batch_size:      # the decoder only found cells already queried: explore
-            cell = random_cell(self.rng)
-            if cell not in seen and cell not in cands:
-                cands.append(cell)
-        mean, std = gp.predict(self._embed(cands), return_std=True)
-        ei = expected_improvement(mean, std, float(y.max()))
-        self.queue = [cands[i] for i in np.argsort(-ei)[: self.batch_size]]
-
-
-# ---------------------------------------------------------------- a space where validity is not automatic
-
-_LAYER = re.compile(r"^conv(\d+)-(\d+)$")
-
-
-def parse_layer(token: str) -> tuple[str, int, int | None]:
-    """``'conv3-16'`` → ``('conv', 3, 16)``; ``'pool'`` → ``('pool', 2, None)``; else ``ValueError``."""
-    if token == "pool":
-        return ("pool", 2, None)
-    m = _LAYER.match(token) if isinstance(token, str) else None
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise ValueError(f"unknown layer {token!r}: expected 'conv<k>-<channels>' or 'pool'")
-    return ("conv", int(m.group(1)), int(m.group(2)))
-
-
-LAYER_TOKENS = tuple(f"conv{k}-{c}" for k in (1, 3, 5) for c in (8, 16, 32)) + ("pool",)
-
-
-@dataclass(frozen=True)
-class LayerSpace:
-    """Plain CNNs for ``input_size``² images as sequences of layer tokens (08's constrained space).
-
-    ``conv<k>-<c>``: a k×k convolution *without padding* (stride 1, bias, ReLU) to c channels,
-    so the side shrinks by k − 1 and needs side ≥ k. ``pool``: 2×2 max-pooling, stride 2, side
-    → side // 2, needs side ≥ 2. Then global average pooling and a linear layer to the classes.
-    A sequence is valid when its tokens are known, ``min_depth ≤ length ≤ max_depth``, every
-    layer fits the shape it receives, and the parameters (convs + head) are ≤ ``max_params``.
-    """
-
-    tokens: tuple[str, ...] = LAYER_TOKENS
-    input_size: int = 8
-    in_channels: int = 1
-    num_classes: int = 10
-    min_depth: int = 2
-    max_depth: int = 8
-    max_params: int = 20_000
-
-    def __post_init__(self):
-        for t in self.tokens:
-            parse_layer(t)
-        if not 1 <= self.min_depth <= self.max_depth:
-            raise ValueError(f"need 1 <= min_depth <= max_depth, got {self.min_depth}, {self.max_depth}")
-
-    @property
-    def vocab(self) -> Vocab:
-        return Vocab(self.tokens)
-
-    @property
-    def max_len(self) -> int:
-        return self.max_depth + 2
-
-    def trace(self, layers: Sequence[str]) -> list[tuple[int, int, int]]:
-        """(channels, side, parameters) after each layer, until the first one that does not fit."""
-        c, s, out = self.in_channels, self.input_size, []
-        for t in layers:
-            kind, k, c_out = parse_layer(t)
-            if s < k:
-                break
-            if kind == "pool":
-                s, p = s // 2, 0
-            else:
-                s, p = s - k + 1, k * k * c * c_out + c_out
-                c = c_out
-            out.append((c, s, p))
-        return out
-
-    def count_params(self, layers: Sequence[str]) -> int:
-        """Parameters of the built network: convolutions and the linear head (weights and biases)."""
-        trace = self.trace(layers)
-        if len(trace) < len(layers):
-            raise ValueError(f"{list(layers)} does not fit a {self.input_size}×{self.input_size} input")
-        c = trace[-1][0] if trace else self.in_channels
-        return sum(p for _, _, p in trace) + c * self.num_classes + self.num_classes
-
-    def violations(self, layers: Sequence[str]) -> list[str]:
-        """Why ``layers`` is not a valid network (an empty list when it is)."""
-        reasons = []
-        unknown = [t for t in layers if t not in self.tokens]
-        if unknown:
-            return [f"unknown token(s) {unknown}"]
-        if not self.min_depth <= len(layers) <= self.max_depth:
-            reasons.append(f"depth {len(layers)} outside [{self.min_depth}, {self.max_depth}]")
-        trace = self.trace(layers)
-        if len(trace) < len(layers):
-            side = trace[-1][1] if trace else self.input_size
-            reasons.append(f"layer {len(trace) + 1} ({layers[len(trace)]}) needs a larger input than {side}×{side}")
-        elif self.count_params(layers) > self.max_params:
-            reasons.append(f"{self.count_params(layers):,} parameters > {self.max_params:,}")
-        return reasons
-
-    def is_valid(self, layers: Sequence[str]) -> bool:
-        return not self.violations(layers)
-
-    def build(self, layers: Sequence[str]) -> nn.Sequential:
-        """The PyTorch network of a valid sequence (``ValueError`` with the reasons otherwise)."""
-        reasons = self.violations(layers)
-        if reasons:
-            raise ValueError(f"invalid network {list(layers)}: " + "; ".join(reasons))
-        mods: list[nn.Module] = []
-        c = self.in_channels
-        for t in layers:
-            kind, k, c_out = parse_layer(t)
-            if kind == "pool":
-                mods.append(nn.MaxPool2d(2))
-            else:
-                mods += [nn.Conv2d(c, c_out, k), nn.ReLU()]
-                c = c_out
-        mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, self.num_classes)]
-        return nn.Sequential(*mods)
-
-    def random_sequence(self, rng: random.Random) -> tuple[str, ...]:
-        """The baseline generator: a uniform length in [min_depth, max_depth], uniform tokens."""
-        return tuple(rng.choice(self.tokens) for _ in range(rng.randint(self.min_depth, self.max_depth)))
-
-    def random_valid(self, rng: random.Random, max_tries: int = 10_000) -> tuple[str, ...]:
-        """A valid sequence of a uniform random depth, its tokens by rejection sampling.
-
-        (Rejection from ``random_sequence`` itself would make deep networks rare: few random
-        deep sequences fit an 8×8 input.)
-        """
-        depth = rng.randint(self.min_depth, self.max_depth)
-        for _ in range(max_tries):
-            layers = tuple(rng.choice(self.tokens) for _ in range(depth))
-            if self.is_valid(layers):
-                return layers
-        raise ValueError(f"no valid sequence of depth {depth} in {max_tries} tries: are the limits satisfiable?")
-
-    def encode(self, nets: Sequence[Sequence[str]]) -> torch.Tensor:
-        """Sequences of layer tokens as a (N, max_len) tensor of ids."""
-        return torch.tensor([tokenize(n, self.vocab, self.max_len) for n in nets], dtype=torch.long)
-
-    def decode(self, ids: torch.Tensor) -> list[tuple[str, ...]]:
-        return [detokenize(row, self.vocab) for row in ids.tolist()]
-
-
-def sample_quality(samples: Sequence[Sequence[str]], train: Sequence[Sequence[str]],
-                   is_valid) -> dict[str, float]:
-    """Validity, uniqueness and novelty of generated sequences (GraphVAE / D-VAE's three numbers).
-
-    ``valid``: share of samples that are valid; ``unique``: distinct valid samples / valid
-    samples; ``novel``: share of the distinct valid samples that are not in ``train``.
-    """
-    if not samples:
-        raise ValueError("need at least one sample")
-    valid = [tuple(s) for s in samples if is_valid(s)]
-    distinct = set(valid)
-    seen = {tuple(t) for t in train}
-    return {"valid": len(valid) / len(samples),
-            "unique": len(distinct) / len(valid) if valid else 0.0,
-            "novel": len(distinct - seen) / len(distinct) if distinct else 0.0}
-
-
 __all__ = ["PAD", "BOS", "EOS", "PAD_ID", "BOS_ID", "EOS_ID", "Vocab", "tokenize", "detokenize", "NB201_VOCAB",
            "NB201_MAX_LEN", "encode_cells", "decode_cells", "token_nll", "sequence_vae_loss", "NetformerConfig",
-           "NetformerVAE", "train_netformer", "encode_mu", "reconstruct", "reconstruction_accuracy", "interpolate",
-           "GPPredictor", "expected_improvement", "LatentSearch", "parse_layer", "LAYER_TOKENS", "LayerSpace",
-           "sample_quality"]
+           "NetformerVAE", "KLAnnealing", "train_netformer", "encode_mu", "reconstruct", "reconstruction_accuracy",
+           "interpolate"]

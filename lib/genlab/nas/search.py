@@ -80,7 +80,7 @@ class ModelBasedStrategy(Strategy):
     """Random cells for the first ``num_init`` queries, then batches chosen by a model.
 
     Subclasses implement ``_refill()``: fit their model on ``history`` and fill ``queue`` with
-    the next cells to query. ``PredictorSearch`` here and 08's ``LatentSearch`` share this loop.
+    the next cells to query. ``PredictorSearch`` here and 08's ``latent_bo.LatentSearch`` share this loop.
     """
 
     def __init__(self, num_init: int, seed: int = 0):

@@ -1,0 +1,65 @@
+"""Unit tests for genlab.nas.latent_bo: Bayesian optimisation in the latent space (08_netformer)."""
+import numpy as np
+import pytest
+import torch
+
+from genlab.nas import latent_bo as bo
+from genlab.nas import netformer as nf
+from genlab.nas.search import Strategy, run_search
+from genlab.nas.space import all_cells, canonical
+from genlab.runtime import use_threads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_per_worker():
+    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
+    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
+    before = torch.get_num_threads()
+    use_threads(1)
+    yield
+    use_threads(before)
+
+
+def _small_model(seed=0, vocab=len(nf.NB201_VOCAB), max_len=nf.NB201_MAX_LEN):
+    torch.manual_seed(seed)
+    return nf.NetformerVAE(nf.NetformerConfig(vocab, max_len, n_layer=1, n_embd=16, n_head=2, latent=4))
+
+
+def test_gp_predictor_fits_a_smooth_function():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(80, 3))
+    y = np.sin(Z[:, 0]) + 0.5 * Z[:, 1]
+    gp = bo.GPPredictor().fit(Z[:60], y[:60])
+    pred, std = gp.predict(Z[60:], return_std=True)
+    assert np.corrcoef(pred, y[60:])[0, 1] > 0.9 and std.shape == (20,)
+    with pytest.raises(ValueError, match="fit the predictor first"):
+        bo.GPPredictor().predict(Z)
+
+
+def test_expected_improvement():
+    ei = bo.expected_improvement(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 1e-12]), best=1.0)
+    assert ei[0] < ei[1] and ei[2] == pytest.approx(0.0, abs=1e-9)
+    assert ei[1] == pytest.approx(1 / np.sqrt(2 * np.pi))
+
+
+class _FakeBench:
+    """A smooth toy landscape: accuracy = share of 3×3 convs (best: all six)."""
+
+    def __init__(self):
+        conv = np.array([sum(op == "nor_conv_3x3" for op in ops) for ops in all_cells()]) / 6
+        self.val_acc = self.test_acc = conv
+        self.best_test = 1.0
+
+
+def test_latent_search_is_a_strategy_and_improves_on_a_toy_landscape():
+    m = _small_model(3).eval()
+    s = bo.LatentSearch(m, num_init=5, batch_size=3, num_candidates=30, seed=0)
+    assert isinstance(s, Strategy)
+    traj = run_search(s, _FakeBench(), 14)
+    assert len(traj.best_test) == 14 and traj.best_test[-1] >= traj.best_test[4]
+    canon = [canonical(c) for c, _ in s.history[5:]]
+    assert len(set(canon)) == len(canon)                      # no isomorphic repeats after the random start
+    with pytest.raises(ValueError, match="need num_init >= 2"):
+        bo.LatentSearch(m, num_init=1)
+    with pytest.raises(ValueError, match="needs a NetformerVAE trained on NAS-Bench-201 cells"):
+        bo.LatentSearch(_small_model(max_len=10))
