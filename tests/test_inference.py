@@ -42,16 +42,23 @@ def test_beta_summaries():
     assert BetaPosterior(1.0, 3.0).map == 0.0 and BetaPosterior(3.0, 1.0).map == 1.0
 
 
-@pytest.mark.parametrize("args", [(11, 10), (-1, 10), (2.5, 10), (3, -1), (3, 10, 0.0, 1.0), (3, 10, 1.0, -2.0)])
-def test_beta_binomial_bad_args(args):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("args, message", [
+    ((11, 10), r"k \(number of successes\) must be an integer in \[0, n=10\], got 11"),
+    ((-1, 10), r"k \(number of successes\) must be an integer .*got -1"),
+    ((2.5, 10), r"k \(number of successes\) must be an integer .*got 2.5"),
+    ((3, -1), r"n \(number of trials\) must be a non-negative integer, got -1"),
+    ((3, 10, 0.0, 1.0), "the Beta prior needs a > 0 and b > 0, got a=0.0"),
+    ((3, 10, 1.0, -2.0), "the Beta prior needs a > 0 and b > 0, got a=1.0, b=-2.0"),
+])
+def test_beta_binomial_bad_args(args, message):
+    with pytest.raises(ValueError, match=message):
         beta_binomial_posterior(*args)
 
 
 def test_beta_bad_level_and_mode():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"level must be in \(0, 1\), got 1.5"):
         BetaPosterior(2.0, 2.0).credible_interval(1.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="has no unique mode"):
         BetaPosterior(1.0, 1.0).map
 
 
@@ -67,9 +74,9 @@ def test_reparameterize_shapes_statistics_and_gradients():
     w.sum().backward()
     assert mu.grad is not None and log_sigma.grad is not None
     assert reparameterize(mu, log_sigma).shape == (2,)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mu and log_sigma must have the same shape"):
         reparameterize(mu, log_sigma[:1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_samples must be a positive int or None, got 0"):
         reparameterize(mu, log_sigma, 0)
 
 
@@ -82,7 +89,7 @@ def test_entropy_and_kl_match_torch_distributions():
         p = torch.distributions.Normal(torch.zeros(3), s * torch.ones(3))
         torch.testing.assert_close(gaussian_kl(mu, log_sigma, s),
                                    torch.distributions.kl_divergence(q, p).sum(-1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="prior_std must be positive, got 0.0"):
         gaussian_kl(mu, log_sigma, prior_std=0.0)
 
 
@@ -96,9 +103,9 @@ def test_logistic_log_joint_matches_torch_distributions():
     torch.testing.assert_close(log_prior(w, 2.0), prior)
     torch.testing.assert_close(log_joint(w, X, y, 2.0), lik + prior)
     assert torch.isfinite(log_likelihood(1000 * w, X, y)).all()        # no overflow
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="w has 3 weights per vector but X has 4 columns"):
         log_likelihood(w[:, :3], X, y)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="prior_std must be positive, got -1.0"):
         log_prior(w, -1.0)
 
 
@@ -113,7 +120,7 @@ def test_elbo_is_expected_log_joint_plus_entropy():
     big_eps = torch.randn(200000, 3, generator=g)
     kl_form = log_likelihood(mu + log_sigma.exp() * big_eps, X, y).mean() - gaussian_kl(mu, log_sigma, 1.7)
     assert elbo_logistic(mu, log_sigma, X, y, big_eps, 1.7).item() == pytest.approx(kl_form.item(), abs=0.02)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"eps must be \(S, D=3\), got shape \(6, 2\)"):
         elbo_logistic(mu, log_sigma, X, y, eps[:, :2])
 
 
@@ -152,7 +159,7 @@ def test_hmc_recovers_a_gaussian():
     assert 0.6 < res.accept_rate < 0.97
     np.testing.assert_allclose(draws.mean(0), [1.0, 1.0, 1.0], atol=0.1 * scale.max().item())
     np.testing.assert_allclose(draws.std(0), scale, rtol=0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"init must be \(chains, D\), got shape \(3,\)"):
         hmc(log_prob, torch.zeros(3))
 
 
@@ -168,9 +175,9 @@ def test_breast_cancer_loader():
     assert set(d.y_train.unique().tolist()) == {0.0, 1.0}
     assert load_breast_cancer("all").num_features == 31
     torch.testing.assert_close(load_breast_cancer().X_test, d.X_test)   # fixed split
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="features must be 'weakly_correlated', 'all' or a tuple of names"):
         load_breast_cancer("everything")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown feature names \['colour'\]"):
         load_breast_cancer(("mean radius", "colour"))
 
 
@@ -187,7 +194,7 @@ def test_mean_field_vi_means_match_hmc():
     assert z < 0.25, f"VI means are {z:.2f} posterior sds from HMC's"
     assert vi.elbo[-1] > vi.elbo[0]
     assert torch.all(vi.sigma < 1.1 * ref.std(0))        # mean-field does not overestimate spread here
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_steps and num_samples must be >= 1, got 0"):
         fit_mean_field(X, y, num_steps=0)
 
 
@@ -198,7 +205,7 @@ def test_kurtosis_of_uniform_sums_goes_like_one_over_n():
     np.testing.assert_allclose(k, [-1.2, -0.3, -1.2 / 64], atol=0.05)
     sums = standardized_uniform_sums(16, 50_000)
     assert abs(sums.mean()) < 0.02 and abs(sums.var() - 1) < 0.03
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
         standardized_uniform_sums(0, 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ns must hold at least one n"):
         excess_kurtosis_of_sums([])
