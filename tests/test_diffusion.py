@@ -4,12 +4,12 @@ import math
 import pytest
 import torch
 
-from genlab.runtime import one_thread
-
+from genlab.generative import diffusion
 from genlab.generative.diffusion import (EMA, Denoiser, DenoiserConfig, cosine_schedule, ddim_sample, ddpm_loss,
                                          ddpm_reverse_step, ddpm_sample, drop_labels, euler_sample,
                                          flow_matching_loss, flow_matching_target, guided_prediction,
                                          linear_schedule, make_toy_2d, posterior_variance, q_sample, train_denoiser)
+from genlab.train import warmup_cosine
 
 
 @pytest.mark.parametrize("schedule", [cosine_schedule, linear_schedule])
@@ -32,9 +32,9 @@ def test_cosine_schedule_matches_formula_with_zero_based_steps():
 
 def test_schedule_errors():
     for bad in (0, -3, 2.5):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=f"T must be a positive int, got {bad}"):
             cosine_schedule(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 < beta_start <= beta_end < 1, got 0.1, 0.01"):
         linear_schedule(10, 0.1, 0.01)
 
 
@@ -55,13 +55,13 @@ def test_q_sample_marginal_mean_and_variance():
 def test_q_sample_errors():
     _, ab = cosine_schedule(10)
     x = torch.zeros(3, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"timesteps must lie in 0\.\.9, got range 0\.\.10"):
         q_sample(x, torch.tensor([0, 1, 10]), x, ab)          # t out of range
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="DDPM timesteps are integers"):
         q_sample(x, torch.tensor([0.5, 1.0, 2.0]), x, ab)     # float timesteps
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"need one timestep per row: shape \(3,\) or a scalar, got \(2,\)"):
         q_sample(x, torch.tensor([0, 1]), x, ab)              # wrong count
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="x0 and noise must have the same shape"):
         q_sample(x, torch.tensor([0, 1, 2]), torch.zeros(3, 3), ab)
 
 
@@ -117,9 +117,9 @@ def test_reverse_step_inverts_forward_with_true_noise():
 def test_reverse_step_errors():
     betas, ab = cosine_schedule(10)
     x = torch.zeros(2, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"t must be an int in 0\.\.9, got 10"):
         ddpm_reverse_step(x, 10, x, betas, ab, x)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="x_t, eps and noise must have one shape"):
         ddpm_reverse_step(x, 3, torch.zeros(2, 3), betas, ab, x)
 
 
@@ -133,9 +133,9 @@ def test_flow_matching_target():
     h = 1e-3
     xt2, _ = flow_matching_target(x0, x1, t.clamp(max=1 - h) + h)
     assert torch.allclose((xt2 - flow_matching_target(x0, x1, t.clamp(max=1 - h))[0]) / h, v, atol=1e-2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"flow-matching times must lie in \[0, 1\]"):
         flow_matching_target(x0, x1, torch.tensor([0.0, 0.5, 1.5, 0.1]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="x0 and x1 must have the same shape"):
         flow_matching_target(x0, x1[:2], t)
 
 
@@ -145,9 +145,9 @@ def test_guidance_formula():
     assert torch.allclose(guided_prediction(cond, uncond, 2.0), torch.tensor([3.0, 0.0]))
     # equivalent form uncond + s (cond - uncond) with s = 1 + w
     assert torch.allclose(guided_prediction(cond, uncond, 1.5), uncond + 2.5 * (cond - uncond))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="the guidance scale w must be >= 0, got -1.0"):
         guided_prediction(cond, uncond, -1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cond and uncond must have one shape"):
         guided_prediction(cond, uncond[:1], 1.0)
 
 
@@ -159,7 +159,7 @@ def test_drop_labels():
     assert share == pytest.approx(0.2, abs=0.02)
     assert torch.equal(dropped[dropped != 10], y[dropped != 10])
     assert torch.equal(drop_labels(y, 0.0, 10), y)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"label-dropout probability must lie in \[0, 1\], got 1.5"):
         drop_labels(y, 1.5, 10)
 
 
@@ -168,7 +168,7 @@ def test_denoiser_shapes_and_errors():
     x = torch.randn(7, 64)
     assert model(x, torch.randint(100, (7,)), torch.randint(11, (7,))).shape == (7, 64)
     assert model(x, torch.tensor(3), None).shape == (7, 64)   # no label: the null label
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Denoiser expects \(N, 64\) inputs, got \(7, 8, 8\)"):
         model(torch.randn(7, 8, 8), torch.zeros(7))
 
 
@@ -185,11 +185,11 @@ def test_samplers_shapes_and_seeded_determinism():
     fm = Denoiser(DenoiserConfig(dim=2, width=16, depth=1, emb_dim=8)).eval()
     x, snaps = euler_sample(fm, (4, 2), 10, keep=5, generator=torch.Generator().manual_seed(0))
     assert x.shape == (4, 2) and snaps[0][0] == 0.0 and snaps[-1][0] == pytest.approx(1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"num_steps must be an int in 1\.\.20, got 0"):
         ddim_sample(model, (4, 2), ab, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_steps must be a positive int, got 0"):
         euler_sample(fm, (4, 2), 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="guidance .* needs null_label"):
         ddpm_sample(model, (4, 2), betas, ab, y=y, w=1.0)      # guidance without a null label
 
 
@@ -202,23 +202,65 @@ def test_euler_sampler_follows_a_known_velocity():
     assert torch.allclose(euler_sample(v, (3, 2), 7, generator=g), start + c, atol=1e-5)
 
 
-def test_training_reduces_the_loss_on_a_toy():
-    g = torch.Generator().manual_seed(0)
+def _toy_run(max_steps: int, seed: int = 0, **kwargs):
+    """A small flow-matching run on the moons; the same seed gives the same run."""
+    g = torch.Generator().manual_seed(seed)
     X = make_toy_2d(512, "moons", g)
+    torch.manual_seed(seed)
     model = Denoiser(DenoiserConfig(dim=2, width=64, depth=2, emb_dim=32))
 
     def loss_fn(m, xb, yb):
         return flow_matching_loss(m, xb, torch.rand(len(xb), generator=g), torch.randn(xb.shape, generator=g))
 
-    with one_thread():  # tiny matrices: a second thread only adds contention
-        ema, hist = train_denoiser(model, loss_fn, X, max_steps=100, batch_size=128, log_every=25, ema_decay=0.9)
+    return model, *train_denoiser(model, loss_fn, X, max_steps=max_steps, batch_size=128, seed=seed, **kwargs)
+
+
+def test_training_reduces_the_loss_on_a_toy():
+    model, ema, hist = _toy_run(100, log_every=25, ema_decay=0.9)
+    assert hist["step"] == [25, 50, 75, 100] and not hist.stopped_by_budget
     assert hist["train_loss"][-1] < hist["train_loss"][0]
     assert isinstance(ema, EMA) and ema.model is not model
+
+
+def test_train_denoiser_runs_fixed_steps_and_a_generous_guard_changes_nothing():
+    _, plain, _ = _toy_run(30)
+    _, guarded, hist = _toy_run(30, time_budget=600)
+    assert hist.last("step") == 30 and not hist.stopped_by_budget
+    for a, b in zip(plain.model.parameters(), guarded.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_train_denoiser_lr_follows_warmup_cosine_by_step(monkeypatch):
+    seen = []
+    real = diffusion.set_lr
+    monkeypatch.setattr(diffusion, "set_lr", lambda opt, lr: (seen.append(lr), real(opt, lr)))
+    _toy_run(40, lr=1e-3, warmup=0.1)
+    assert seen == [1e-3 * warmup_cosine(s / 40, 0.1, min_ratio=0.0) for s in range(40)]
+    assert seen[0] == 0.0 and max(seen) == pytest.approx(1e-3) and seen[-1] < 1e-5   # down to zero
+
+
+def test_train_denoiser_guard_stops_warns_and_says_so():
+    with pytest.warns(RuntimeWarning, match="denoiser training stopped by its 0 s time guard after 1 of 50"):
+        _, _, hist = _toy_run(50, time_budget=1e-9)
+    assert hist.stopped_by_budget and hist["step"] == [1]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(max_steps=0), "need max_steps >= 1"),
+    (dict(max_steps=10, batch_size=0), "batch_size >= 1"),
+    (dict(max_steps=10, y=torch.zeros(3, dtype=torch.long)), "X has 8 rows but y has 3 labels"),
+    (dict(max_steps=10, warmup=1.0), "need 0 <= warmup < 1"),
+])
+def test_train_denoiser_rejects_bad_arguments(kwargs, message):
+    model = Denoiser(DenoiserConfig(dim=2, width=8, depth=1, emb_dim=8))
+    loss_fn = lambda m, xb, yb: m(xb, torch.rand(len(xb))).pow(2).mean()  # noqa: E731
+    with pytest.raises(ValueError, match=message):
+        train_denoiser(model, loss_fn, torch.randn(8, 2), **kwargs)
 
 
 def test_toy_data():
     for kind in ("moons", "ring"):
         pts = make_toy_2d(1000, kind, torch.Generator().manual_seed(0))
         assert pts.shape == (1000, 2) and pts.abs().max() < 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown toy dataset 'spiral'"):
         make_toy_2d(10, "spiral")

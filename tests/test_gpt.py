@@ -1,4 +1,4 @@
-"""The character GPT, its baselines, sampling and training (genlab.generative.gpt)."""
+"""The character GPT's model and sampling (genlab.generative.gpt); its training is in test_gpt_train.py."""
 from __future__ import annotations
 
 import math
@@ -7,19 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genlab.data import load_text
-from genlab.runtime import one_thread
-from genlab.generative import gpt as gpt_module
-from genlab.generative.gpt import (GPT, Block, CausalSelfAttention, GPTConfig, bigram_log_probs, bigram_loss,
-                                   causal_attention, evaluate, load_base_gpt, lr_at, next_token_probs,
-                                   train_gpt, unigram_loss)
+from genlab.generative.gpt import GPT, Block, CausalSelfAttention, GPTConfig, causal_attention, next_token_probs
+from genlab.nn import count_parameters
 
 SMALL = GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=16)
-
-
-@pytest.fixture(scope="module")
-def text():
-    return load_text()
 
 
 def test_causal_attention_equals_scaled_dot_product_attention():
@@ -33,6 +24,7 @@ def test_causal_attention_equals_scaled_dot_product_attention():
 
 
 def test_attention_module_explicit_and_fused_paths_agree():
+    """Training takes the fused kernel, return_weights the written-out causal_attention: one function."""
     torch.manual_seed(0)
     attn = CausalSelfAttention(SMALL)
     names = {n for n, _ in attn.named_children()}
@@ -66,7 +58,7 @@ def test_shapes_loss_and_parameter_count():
     assert loss.ndim == 0 and abs(float(loss.detach()) - math.log(11)) < 0.3  # near-uniform at init
     assert model.lm_head.weight is model.tok_emb.weight
     default = GPT(GPTConfig(vocab_size=104))
-    assert 0.4e6 < default.num_params() < 0.45e6  # 03's 0.42M-parameter model
+    assert 0.4e6 < count_parameters(default) < 0.45e6  # 03's 0.42M-parameter model (tied head once)
     maps = model.attention_maps(idx[:1, :5])
     assert len(maps) == 2 and maps[0].shape == (1, 2, 5, 5)
 
@@ -118,74 +110,20 @@ def test_sampled_tokens_stay_in_the_top_k():
     assert set(nxt.tolist()) <= allowed and len(set(nxt.tolist())) > 1
 
 
-def test_bigram_baseline_is_sane(text):
-    V = text.vocab_size
-    logp = bigram_log_probs(text.train_ids, V)
-    torch.testing.assert_close(logp.exp().sum(1), torch.ones(V, dtype=torch.float64))
-    uni = unigram_loss(text.train_ids, text.val_ids, V)
-    bi = bigram_loss(text.train_ids, text.val_ids, V)
-    assert bi < uni < math.log(V)
-    assert 3.0 < uni < 3.5 and 2.1 < bi < 2.5
-    # a deterministic sequence is learned perfectly (up to smoothing)
-    ids = torch.arange(10).repeat(100)
-    assert bigram_loss(ids, ids, 10, alpha=1e-6) < 1e-3
-
-
-@pytest.mark.parametrize("make", [
-    lambda: GPTConfig(vocab_size=10, n_embd=30, n_head=4),
-    lambda: GPTConfig(vocab_size=0),
-    lambda: GPTConfig(vocab_size=10, dropout=1.0),
-    lambda: GPT(SMALL)(torch.zeros(1, 17, dtype=torch.long)),
-    lambda: GPT(SMALL)(torch.zeros(1, 4)),
-    lambda: GPT(SMALL)(torch.full((1, 4), 11)),
-    lambda: GPT(SMALL)(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long)),
-    lambda: next_token_probs(torch.zeros(1, 5), temperature=0.0),
-    lambda: next_token_probs(torch.zeros(1, 5), top_k=0),
-    lambda: GPT(SMALL).generate(torch.zeros(1, 0, dtype=torch.long), 5),
-    lambda: bigram_loss(torch.arange(5), torch.arange(5), 5, alpha=0.0),
-    lambda: bigram_loss(torch.arange(5), torch.arange(6), 5),
+@pytest.mark.parametrize("make, message", [
+    (lambda: GPTConfig(vocab_size=10, n_embd=30, n_head=4), r"n_embd \(30\) must be divisible by n_head \(4\)"),
+    (lambda: GPTConfig(vocab_size=0), "vocab_size must be a positive int"),
+    (lambda: GPTConfig(vocab_size=10, dropout=1.0), r"dropout must lie in \[0, 1\)"),
+    (lambda: GPT(SMALL)(torch.zeros(1, 17, dtype=torch.long)), "longer than block_size 16"),
+    (lambda: GPT(SMALL)(torch.zeros(1, 4)), "idx must be a .* tensor of int64 token ids"),
+    (lambda: GPT(SMALL)(torch.full((1, 4), 11)), r"token ids must lie in \[0, 11\)"),
+    (lambda: GPT(SMALL)(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long)),
+     "targets must have idx's shape"),
+    (lambda: next_token_probs(torch.zeros(1, 5), temperature=0.0), "temperature must be > 0"),
+    (lambda: next_token_probs(torch.zeros(1, 5), top_k=0), "top_k must be None or >= 1"),
+    (lambda: GPT(SMALL).generate(torch.zeros(1, 0, dtype=torch.long), 5), "time >= 1 \\(a prompt\\)"),
+    (lambda: GPT(SMALL).generate(torch.zeros(1, 2, dtype=torch.long), -1), "max_new_tokens must be >= 0"),
 ])
-def test_clear_value_errors(make):
-    with pytest.raises(ValueError):
+def test_clear_value_errors(make, message):
+    with pytest.raises(ValueError, match=message):
         make()
-
-
-def test_lr_schedule_warms_up_then_decays():
-    assert lr_at(0.0, 1.0, 0.1) == 0.0
-    assert lr_at(0.05, 1.0, 0.1) == pytest.approx(0.5)
-    assert lr_at(0.1, 1.0, 0.1) == pytest.approx(1.0)
-    assert lr_at(1.0, 1.0, 0.1, min_lr_ratio=0.1) == pytest.approx(0.1)
-    assert lr_at(0.55, 1.0, 0.1, 0.0) == pytest.approx(0.5)
-
-
-def test_train_gpt_learns_beats_bigram_start_and_is_deterministic(text):
-    config = GPTConfig(vocab_size=text.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=32)
-    with one_thread():
-        m1, h1 = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
-        m2, _ = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
-    assert [r["step"] for r in h1.records] == [30, 60]
-    assert h1.last("val_loss") < math.log(text.vocab_size) - 0.8
-    assert h1.last("val_loss") == pytest.approx(evaluate(m1, text.val_ids))
-    for a, b in zip(m1.parameters(), m2.parameters()):
-        torch.testing.assert_close(a, b)
-    with pytest.raises(ValueError, match="max_steps, time_budget"):
-        train_gpt(config, text)
-    with pytest.raises(ValueError, match="vocab_size"):
-        train_gpt(GPTConfig(vocab_size=5), text, max_steps=1)
-
-
-def test_base_gpt_is_cached_and_never_retrained(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
-    monkeypatch.setitem(gpt_module.BASE_TRAINING, "max_steps", 3)  # a quick stand-in schedule
-    first = load_base_gpt()
-    assert (tmp_path / f"pydoc-gpt-v{gpt_module.BASE_VERSION}.pt").exists()
-    assert not list(tmp_path.glob("*.tmp"))
-
-    def boom(*args, **kwargs):
-        raise AssertionError("load_base_gpt retrained although the cache exists")
-
-    monkeypatch.setattr(gpt_module, "train_gpt", boom)
-    second = load_base_gpt()
-    for a, b in zip(first.parameters(), second.parameters()):
-        torch.testing.assert_close(a, b)
-    assert not second.training

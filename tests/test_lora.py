@@ -7,8 +7,8 @@ from torch import nn
 
 import copy
 
-from genlab.generative.lora import (LoRA, add_lora, clone, count_parameters, lora_modules, lora_state_dict,
-                                    merge_lora, unmerge_lora)
+from genlab.generative.lora import LoRA, add_lora, clone, lora_modules, lora_state_dict, merge_lora, unmerge_lora
+from genlab.nn import count_parameters
 from torch.nn.utils import parametrize
 
 
@@ -44,8 +44,8 @@ def test_adapted_model_starts_as_the_base_and_only_trains_adapters():
     names = add_lora(model, ("q_proj", "v_proj"), rank=4, alpha=8)
     assert names == ["q_proj", "v_proj"]
     assert torch.equal(model(x), base(x))  # B = 0
-    trainable, total = count_parameters(model)
-    assert trainable == 2 * 4 * (32 + 32)
+    trainable, total = count_parameters(model, trainable_only=True), count_parameters(model)
+    assert trainable == 2 * 4 * (32 + 32)   # A and B of each adapter count once, as trainable
     assert total == sum(p.numel() for p in base.parameters()) + trainable
     frozen = {n: p.clone() for n, p in model.named_parameters() if not p.requires_grad}
     _train_a_little(model, x)

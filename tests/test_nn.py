@@ -30,13 +30,13 @@ def test_batch_norm_matches_nn_module_and_normalises():
 
 def test_batch_norm_bad_args():
     x = torch.randn(4, 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"x must be \(N, C\) or \(N, C, ...\), got shape \(5,\)"):
         batch_norm_forward(torch.randn(5), torch.ones(5), torch.zeros(5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"gamma and beta must have shape \(3,\)"):
         batch_norm_forward(x, torch.ones(4), torch.zeros(3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="more than one value per channel"):
         batch_norm_forward(torch.randn(1, 3), torch.ones(3), torch.zeros(3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="eps must be >= 0"):
         batch_norm_forward(x, torch.ones(3), torch.zeros(3), eps=-1.0)
 
 
@@ -52,9 +52,13 @@ def test_init_std_uses_fan_in():
     assert w.std().item() == pytest.approx(init_std(w.shape, "he"), rel=0.01)
 
 
-@pytest.mark.parametrize("args", [((10, 10), "xavier"), ((10,), "he"), ((0, 10), "he")])
-def test_init_std_bad_args(args):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("args, message", [
+    (((10, 10), "xavier"), "scheme must be one of .*got 'xavier'"),
+    (((10,), "he"), r"needs >= 2 positive dims .*got \(10,\)"),
+    (((0, 10), "he"), r"needs >= 2 positive dims .*got \(0, 10\)"),
+])
+def test_init_std_bad_args(args, message):
+    with pytest.raises(ValueError, match=message):
         init_std(*args)
 
 
@@ -64,7 +68,7 @@ def test_init_weight_and_deep_mlp():
     net = deep_relu_mlp(depth=3, width=32, scheme="he", batchnorm=True)
     kinds = [type(m).__name__ for m in net]
     assert kinds == ["Linear", "BatchNorm1d", "ReLU"] * 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="depth and width must be >= 1, got 0"):
         deep_relu_mlp(depth=0)
 
 
@@ -92,5 +96,5 @@ def test_activation_rms_targets_at_depth_50():
     assert normal[9] > 1e6, normal[9]
     assert lecun[-1] < 1e-4, lecun[-1]
     assert 0.5 <= bn[-1] <= 1.0, bn[-1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need depth >= 1.*got 0"):
         activation_rms("he", depth=0)

@@ -69,10 +69,13 @@ def test_sample_batch_shifts_targets_by_one_and_is_seeded(text):
     assert torch.equal(y, x + 1) and int(y.max()) <= 99
 
 
-@pytest.mark.parametrize("args", [(torch.arange(10), 2, 10), (torch.arange(10), 0, 4),
-                                  (torch.zeros(4, 4, dtype=torch.long), 2, 2)])
-def test_sample_batch_rejects_bad_arguments(args):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("args, message", [
+    ((torch.arange(10), 2, 10), r"the text has 10 tokens: too short for blocks of 10 \+ 1"),
+    ((torch.arange(10), 0, 4), "batch_size and block_size must be >= 1, got 0 and 4"),
+    ((torch.zeros(4, 4, dtype=torch.long), 2, 2), r"ids must be 1-D, got shape \(4, 4\)"),
+])
+def test_sample_batch_rejects_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
         sample_batch(*args)
 
 

@@ -9,6 +9,7 @@ from torch.distributions import Normal, kl_divergence
 from genlab.generative.vae import (VAE, VAEConfig, bernoulli_log_lik, elbo, evaluate, gaussian_kl,
                                    gaussian_log_prob, iwae_bound, iwae_from_samples, log_importance_weights,
                                    reparameterize, train_vae, vae_loss)
+from genlab.train import warmup_cosine
 from genlab.inference import vi
 
 
@@ -139,18 +140,48 @@ def test_training_lowers_the_negative_elbo():
     assert len(history) == 5 and history["val_neg_elbo"][-1] < before - 5
 
 
-@pytest.mark.parametrize("call", [
-    lambda: gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 4)),
-    lambda: reparameterize(torch.zeros(3), torch.zeros(2)),
-    lambda: elbo(torch.rand(2, 64), torch.zeros(2, 63), torch.zeros(2, 3), torch.zeros(2, 3)),
-    lambda: elbo(torch.rand(2, 64), torch.zeros(2, 64), torch.zeros(2, 3), torch.zeros(2, 3), beta=-1.0),
-    lambda: iwae_from_samples(torch.rand(2, 64), torch.zeros(2, 64), torch.zeros(2, 3), torch.zeros(2, 3),
-                              torch.zeros(2, 3)),
-    lambda: iwae_bound(VAE(VAEConfig(hidden=8)), torch.rand(2, 64), k=0),
-    lambda: VAE(VAEConfig(hidden=8)).encode(torch.rand(2, 63)),
-    lambda: VAE(VAEConfig(hidden=8)).sample(0),
-    lambda: VAEConfig(latent=0),
+def test_train_vae_sets_each_steps_lr_from_warmup_cosine(monkeypatch):
+    """The schedule is fit's lr_schedule (the course's one schedule), not a scheduler stepped in the loss."""
+    import genlab.train
+
+    seen = []
+    real = genlab.train.set_lr
+    monkeypatch.setattr(genlab.train, "set_lr", lambda opt, lr: (seen.append(lr), real(opt, lr)))
+    X = torch.rand(100, 64, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    train_vae(VAE(VAEConfig(hidden=8)), X, num_epochs=3, lr=1e-3, batch_size=25, progress=False)
+    assert seen == [1e-3 * warmup_cosine(s / 12) for s in range(12)]   # 3 epochs of 4 batches
+    assert seen[0] == 1e-3 and 1e-4 < seen[-1] < 1.2e-4   # no warmup; the cosine ends at 10 %
+
+
+def test_train_vae_is_deterministic_given_the_seed():
+    X = torch.rand(100, 64, generator=torch.Generator().manual_seed(0))
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        losses.append(train_vae(VAE(VAEConfig(hidden=8)), X, num_epochs=2, seed=3, progress=False)["train_loss"])
+    assert losses[0] == losses[1]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 4)),
+     r"mu and log_var must have the same shape, got \(2, 3\) and \(2, 4\)"),
+    (lambda: reparameterize(torch.zeros(3), torch.zeros(2)), "mu and log_var must have the same shape"),
+    (lambda: elbo(torch.rand(2, 64), torch.zeros(2, 63), torch.zeros(2, 3), torch.zeros(2, 3)),
+     r"x and logits must both be \(N, pixels\)"),
+    (lambda: elbo(torch.rand(2, 64), torch.zeros(2, 64), torch.zeros(2, 3), torch.zeros(2, 3), beta=-1.0),
+     "beta must be >= 0, got -1.0"),
+    (lambda: iwae_from_samples(torch.rand(2, 64), torch.zeros(2, 64), torch.zeros(2, 3), torch.zeros(2, 3),
+                               torch.zeros(2, 3)), r"z must be \(k, N, latent\) and logits \(k, N, pixels\)"),
+    (lambda: iwae_bound(VAE(VAEConfig(hidden=8)), torch.rand(2, 64), k=0), "k must be a positive int, got 0"),
+    (lambda: VAE(VAEConfig(hidden=8)).encode(torch.rand(2, 63)), r"x must be \(N, 64\) flattened images"),
+    (lambda: VAE(VAEConfig(hidden=8)).sample(0), "num_samples must be a positive int, got 0"),
+    (lambda: VAEConfig(latent=0), "latent must be a positive int, got 0"),
+    (lambda: train_vae(VAE(VAEConfig(hidden=8)), torch.rand(4, 64), num_epochs=1, beta=-0.5),
+     "beta must be >= 0, got -0.5"),
+    (lambda: train_vae(VAE(VAEConfig(hidden=8)), torch.rand(4, 8, 8), num_epochs=1),
+     r"X_train must be \(N, pixels\)"),
 ])
-def test_bad_arguments_raise_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_arguments_raise_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
         call()

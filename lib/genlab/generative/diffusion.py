@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import copy
 import math
-import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
-from ..train import History
+from ..runtime import Budget
+from ..train import History, guard_message, set_lr, warmup_cosine
 
 # --------------------------------------------------------------------------------------------
 # The noise schedule and the forward process q(x_t | x_0)
@@ -363,7 +364,7 @@ class Denoiser(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# Training: random minibatches, AdamW, EMA of the weights, a time budget
+# Training: random minibatches, AdamW, EMA of the weights, a fixed number of steps
 # --------------------------------------------------------------------------------------------
 
 
@@ -387,28 +388,29 @@ class EMA:
 
 def train_denoiser(model: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
                    X: torch.Tensor, y: torch.Tensor | None = None, *, max_steps: int, batch_size: int = 512,
-                   lr: float = 2e-3, weight_decay: float = 0.0, ema_decay: float = 0.995,
+                   lr: float = 2e-3, warmup: float = 0.05, weight_decay: float = 0.0, ema_decay: float = 0.995,
                    time_budget: float | None = None, seed: int = 0, log_every: int = 100) -> tuple[EMA, History]:
-    """Train with AdamW on random minibatches (with replacement) for ``max_steps`` steps or until
-    ``time_budget`` seconds; the learning rate warms up for 100 steps and then decays as a cosine
-    of the progress, the larger of steps/max_steps and seconds/time_budget — so a run cut short
-    by its budget still ends at a small learning rate. ``loss_fn(model, xb, yb)`` draws its own t and noise. Returns (EMA, History);
-    the history logs ``step``, ``train_loss`` (mean since the last record) and ``time``."""
-    if max_steps < 1 or batch_size < 1:
-        raise ValueError(f"need max_steps >= 1 and batch_size >= 1, got {max_steps}, {batch_size}")
+    """Train for ``max_steps`` steps of AdamW on random minibatches of ``X`` (with replacement);
+    return the EMA of the weights and the history.
+
+    ``loss_fn(model, xb, yb)`` draws its own t and noise. Before step ``s`` (0-based) the
+    learning rate is ``lr * warmup_cosine(s / max_steps, warmup, min_ratio=0)``: a linear warmup
+    over the first ``warmup`` fraction of the steps (0.05: 100 of 2,000), then a half cosine
+    down to zero — the EMA then averages iterates that have settled. The same ``seed`` draws the
+    same minibatches. The history logs ``step``, ``train_loss`` (mean since the last record) and
+    ``time`` every ``log_every`` steps. ``time_budget`` (seconds) only guards the run: if it is
+    spent, training stops early with a ``RuntimeWarning`` and ``history.stopped_by_budget``.
+    """
+    if not isinstance(max_steps, int) or max_steps < 1 or batch_size < 1:
+        raise ValueError(f"need max_steps >= 1 (an int) and batch_size >= 1, got {max_steps!r}, {batch_size}")
     if y is not None and len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    warmup = min(100, max_steps // 10 + 1)
-    ema, history, start, total, count = EMA(model, ema_decay), History(), time.perf_counter(), 0.0, 0
+    ema, history, budget, total, count = EMA(model, ema_decay), History(), Budget(time_budget), 0.0, 0
     model.train()
     for step in range(1, max_steps + 1):
-        progress = (step - 1) / max_steps
-        if time_budget is not None:
-            progress = max(progress, (time.perf_counter() - start) / time_budget)
-        for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, step / warmup) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        set_lr(opt, lr * warmup_cosine((step - 1) / max_steps, warmup, min_ratio=0.0))
         idx = torch.randint(len(X), (batch_size,), generator=gen)
         loss = loss_fn(model, X[idx], None if y is None else y[idx])
         opt.zero_grad(set_to_none=True)
@@ -416,15 +418,16 @@ def train_denoiser(model: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor,
         opt.step()
         ema.update(model)
         total, count = total + loss.item(), count + 1
-        elapsed = time.perf_counter() - start
-        out_of_time = time_budget is not None and elapsed > time_budget
-        if step % log_every == 0 or step == max_steps or out_of_time:
-            history.records.append({"step": step, "train_loss": total / count, "time": elapsed})
+        if step % log_every == 0 or step == max_steps or budget.spent:
+            history.records.append({"step": step, "train_loss": total / count, "time": budget.elapsed})
             total, count = 0.0, 0
-        if out_of_time:
-            history.stopped_by_budget = step < max_steps
+        if budget.spent:
             break
-    history.seconds = time.perf_counter() - start
+    history.seconds = budget.elapsed
+    if step < max_steps:
+        history.stopped_by_budget = True
+        warnings.warn(guard_message("denoiser training", step, max_steps, time_budget) + " (steps)",
+                      RuntimeWarning, stacklevel=2)
     model.eval()
     return ema, history
 

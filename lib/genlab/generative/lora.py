@@ -9,6 +9,8 @@ the base model is. As in minLoRA, the update is attached with
 ``torch.nn.utils.parametrize``: the model's code is untouched, ``module.weight`` simply
 reads as W + ΔW. Merging bakes ΔW into the weight (no extra cost at inference); the returned
 deltas undo it, so one base model can serve several adapters.
+
+``genlab.nn.count_parameters(model, trainable_only=True)`` counts what an adapter trains.
 """
 from __future__ import annotations
 
@@ -70,12 +72,6 @@ def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """Only the adapters' tensors: what has to be saved to share a fine-tuned model."""
     return {f"{name}.{k}": v.detach().clone() for name, lora in lora_modules(model).items()
             for k, v in lora.state_dict().items()}
-
-
-def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts; LoRA's A and B count once, as trainable."""
-    params = {id(p): p for p in model.parameters()}.values()
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
 def _own_class(module: nn.Module) -> None:

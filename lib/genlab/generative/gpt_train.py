@@ -1,0 +1,270 @@
+"""Training and scoring the GPT of ``gpt.py``, as nanoGPT keeps train.py apart from model.py.
+
+Introduced in 03_gpt: the unigram and bigram baselines (count-based, nats per character),
+``evaluate`` (mean validation cross-entropy) and ``train_gpt`` (a fixed number of steps of
+AdamW with the course's warmup + cosine schedule, ``genlab.train.warmup_cosine``).
+Introduced in 05_lora: ``finetune_gpt`` (continue training whatever parameters require
+gradients: all of them, or LoRA's adapters) and ``load_base_gpt`` (03's model, trained once
+by the library and cached).
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from tqdm.auto import tqdm
+
+from ..data.text import Text, load_text, sample_batch
+from ..runtime import Budget, cached_state
+from ..train import History, guard_message, set_lr, warmup_cosine
+from .gpt import GPT, GPTConfig
+
+
+# ---------------------------------------------------------------- baselines
+
+def _check_ids(ids: torch.Tensor, vocab_size: int, name: str) -> None:
+    if not isinstance(ids, torch.Tensor) or ids.ndim != 1 or len(ids) < 2:
+        raise ValueError(f"{name} must be a 1-D tensor of at least two token ids")
+    if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+        raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
+
+
+def unigram_log_probs(train_ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> torch.Tensor:
+    """log p(c): character frequencies in the training text, add-``alpha`` smoothed. (V,)"""
+    _check_ids(train_ids, vocab_size, "train_ids")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0 (it keeps unseen characters possible), got {alpha}")
+    counts = torch.bincount(train_ids, minlength=vocab_size).double() + alpha
+    return (counts / counts.sum()).log()
+
+
+def bigram_log_probs(train_ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> torch.Tensor:
+    """log p(next | current): (V, V) row-normalised pair counts of the training text, add-``alpha``."""
+    _check_ids(train_ids, vocab_size, "train_ids")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0 (it keeps unseen pairs possible), got {alpha}")
+    pairs = train_ids[:-1] * vocab_size + train_ids[1:]
+    counts = torch.bincount(pairs, minlength=vocab_size * vocab_size).double().view(vocab_size, vocab_size)
+    counts += alpha
+    return (counts / counts.sum(dim=1, keepdim=True)).log()
+
+
+def unigram_loss(train_ids: torch.Tensor, val_ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> float:
+    """Cross-entropy (nats/char) on ``val_ids[1:]`` of a model that ignores all context."""
+    _check_ids(val_ids, vocab_size, "val_ids")
+    return float(-unigram_log_probs(train_ids, vocab_size, alpha)[val_ids[1:]].mean())
+
+
+def bigram_loss(train_ids: torch.Tensor, val_ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> float:
+    """Cross-entropy (nats/char) on ``val_ids[1:]`` of a model that sees one previous character."""
+    _check_ids(val_ids, vocab_size, "val_ids")
+    logp = bigram_log_probs(train_ids, vocab_size, alpha)
+    return float(-logp[val_ids[:-1], val_ids[1:]].mean())
+
+
+# ---------------------------------------------------------------- scoring
+
+@torch.no_grad()
+def evaluate(model: GPT, ids: torch.Tensor, batch_size: int = 64, max_blocks: int | None = None) -> float:
+    """Mean cross-entropy (nats/char) over consecutive, non-overlapping blocks of ``ids``: all of
+    them, or ``max_blocks`` evenly spaced ones (a cheap estimate that covers the whole text: the
+    topics differ in difficulty). Deterministic: no sampling."""
+    T = model.config.block_size
+    n = (len(ids) - 1) // T
+    if n < 1:
+        raise ValueError(f"need more than block_size = {T} tokens to evaluate, got {len(ids)}")
+    x = ids[: n * T].view(n, T)
+    y = ids[1: n * T + 1].view(n, T)
+    if max_blocks is not None and max_blocks < n:
+        keep = torch.linspace(0, n - 1, max_blocks).round().long()
+        x, y, n = x[keep], y[keep], len(keep)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for i in range(0, n, batch_size):
+        _, loss = model(x[i:i + batch_size].to(device), y[i:i + batch_size].to(device))
+        total += float(loss) * len(x[i:i + batch_size])
+    model.train(was_training)
+    return total / n
+
+
+# ---------------------------------------------------------------- training (03_gpt)
+
+def _train_step(model: GPT, opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], ids: torch.Tensor,
+                batch_size: int, gen: torch.Generator, device: torch.device) -> float:
+    """One AdamW step on ``batch_size`` random windows of ``ids``, gradients clipped at norm 1."""
+    x, y = sample_batch(ids, batch_size, model.config.block_size, gen)
+    _, loss = model(x.to(device), y.to(device))
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()}; try a smaller lr")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    return loss.item()
+
+
+def train_gpt(config: GPTConfig, data: Text, *, max_steps: int, batch_size: int = 32, lr: float = 5e-3,
+              warmup: float = 0.05, min_ratio: float = 0.1, weight_decay: float = 0.1, eval_every: int = 100,
+              eval_blocks: int = 64, time_budget: float | None = None, seed: int = 0, progress: bool = True,
+              live_plot: bool = False, baselines: dict[str, float] | None = None,
+              device: torch.device | str | None = None) -> tuple[GPT, History]:
+    """Train a fresh ``GPT(config)`` on ``data.train_ids`` for ``max_steps`` steps; return it and its history.
+
+    Before step ``s`` (0-based) the learning rate is ``lr * warmup_cosine(s / max_steps, warmup,
+    min_ratio)``: a linear warmup over the first ``warmup`` fraction of the steps, then a half
+    cosine down to ``min_ratio * lr``. AdamW decays the matrices and embeddings by
+    ``weight_decay``, not the biases and LayerNorm gains; gradients are clipped at norm 1. The
+    same ``seed`` gives the same model and batches, so the result depends on the steps, never on
+    the machine's speed.
+
+    Every ``eval_every`` steps the history gets a record with ``step``, ``time`` (seconds since
+    the start), ``train_loss`` (mean since the last record) and ``val_loss`` (on ``eval_blocks``
+    evenly spaced validation blocks; the final record uses all of them). ``live_plot=True``
+    redraws the curves at every record, with ``baselines`` as dotted lines.
+
+    ``time_budget`` (seconds) only guards the run: if it is spent, training stops early with a
+    ``RuntimeWarning`` and ``history.stopped_by_budget``. Why not ``genlab.train.fit``: fit counts
+    epochs over a DataLoader; a language model samples random windows and counts steps.
+    """
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    if lr <= 0 or batch_size < 1 or eval_every < 1:
+        raise ValueError(f"need lr > 0, batch_size >= 1, eval_every >= 1; got {lr}, {batch_size}, {eval_every}")
+    if config.vocab_size != data.vocab_size:
+        raise ValueError(f"config.vocab_size is {config.vocab_size} but the data's tokenizer has {data.vocab_size}")
+    torch.manual_seed(seed)
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    model = GPT(config).to(device)
+    params = list(model.parameters())
+    decay = [p for p in params if p.ndim >= 2]      # matrices and embeddings decay;
+    no_decay = [p for p in params if p.ndim < 2]    # biases and LayerNorm gains do not
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99))
+    gen = torch.Generator().manual_seed(seed)
+    budget, history = Budget(time_budget), History()
+    plot = _StepPlot(baselines) if live_plot else None
+    total, count = 0.0, 0
+    model.train()
+    for step in tqdm(range(1, max_steps + 1), desc="training", unit="step", disable=not progress):
+        set_lr(opt, lr * warmup_cosine((step - 1) / max_steps, warmup, min_ratio))
+        total, count = total + _train_step(model, opt, params, data.train_ids, batch_size, gen, device), count + 1
+        last = step == max_steps or budget.spent
+        if last or step % eval_every == 0:
+            history.records.append({"step": step, "time": budget.elapsed, "train_loss": total / count,
+                                    "val_loss": evaluate(model, data.val_ids, max_blocks=None if last else eval_blocks)})
+            total, count = 0.0, 0
+            if plot:
+                plot.update(history)
+        if last:
+            break
+    if plot:
+        plot.close()
+    history.seconds = budget.elapsed
+    if step < max_steps:
+        history.stopped_by_budget = True
+        warnings.warn(guard_message("GPT training", step, max_steps, time_budget) + " (steps)",
+                      RuntimeWarning, stacklevel=2)
+    model.eval()
+    return model, history
+
+
+class _StepPlot:
+    """Train and validation loss against the step, redrawn in place (IPython display handle),
+    with dotted horizontal lines for the baselines (e.g. ``{"bigram": 2.33}``)."""
+
+    def __init__(self, baselines: dict[str, float] | None):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self.plt, self.baselines = plt, dict(baselines or {})
+        self.fig, self.ax = plt.subplots(figsize=(6, 3.4))
+        self.handle = display(self.fig, display_id=True)  # None outside a notebook
+
+    def update(self, history: History) -> None:
+        ax = self.ax
+        ax.clear()
+        steps = history["step"]
+        ax.plot(steps, history["train_loss"], ".-", label="train (mean since last point)")
+        ax.plot(steps, history["val_loss"], ".-", label="validation")
+        for i, (name, value) in enumerate(self.baselines.items()):
+            ax.axhline(value, ls=":", color=f"C{i + 2}", label=f"{name} baseline {value:.2f}")
+        ax.set(xlabel="step", ylabel="cross-entropy (nats/char)",
+               title=f"step {steps[-1]}, {history.records[-1]['time']:.0f} s: val {history['val_loss'][-1]:.3f}")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        if self.handle is not None:
+            self.handle.update(self.fig)
+
+    def close(self) -> None:
+        self.plt.close(self.fig)  # the last frame stays in the output; don't draw it twice
+
+
+# ---------------------------------------------------------------- fine-tuning (05_lora)
+
+def finetune_gpt(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, *, max_steps: int,
+                 batch_size: int = 32, lr: float = 1e-3, warmup: float = 0.1, min_ratio: float = 0.1,
+                 eval_every: int = 50, eval_blocks: int = 48, seed: int = 0, progress: bool = True) -> History:
+    """Continue training ``model`` in place on ``train_ids`` for ``max_steps`` steps (05_lora).
+
+    Only the parameters with ``requires_grad=True`` are updated (all of them for full
+    fine-tuning, the adapters' A and B after ``lora.add_lora``), with AdamW, no weight decay
+    and ``lr * warmup_cosine(s / max_steps, warmup, min_ratio)`` before step ``s``. The same
+    ``seed`` draws the same batches, so runs with different trainable parameters are compared
+    on the same data. The history's records hold ``step``, ``time``, ``train_loss`` and
+    ``val_loss`` (``eval_blocks`` evenly spaced blocks).
+    """
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    if batch_size < 1 or eval_every < 1 or lr <= 0:
+        raise ValueError(f"need batch_size >= 1, eval_every >= 1 and lr > 0; got {batch_size}, {eval_every}, {lr}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters (all requires_grad=False?)")
+    device = params[0].device
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(seed)
+    budget, history = Budget(None), History()
+    total, count = 0.0, 0
+    model.train()
+    for step in tqdm(range(1, max_steps + 1), desc="fine-tuning", unit="step", disable=not progress):
+        set_lr(opt, lr * warmup_cosine((step - 1) / max_steps, warmup, min_ratio))
+        total, count = total + _train_step(model, opt, params, train_ids, batch_size, gen, device), count + 1
+        if step % eval_every == 0 or step == max_steps:
+            history.records.append({"step": step, "time": budget.elapsed, "train_loss": total / count,
+                                    "val_loss": evaluate(model, val_ids, max_blocks=eval_blocks)})
+            total, count = 0.0, 0
+    model.eval()
+    history.seconds = budget.elapsed
+    return history
+
+
+# ---------------------------------------------------------------- the base model for 05_lora
+
+BASE_VERSION = 2   # 2: trained by train_gpt with warmup_cosine under the thread policy
+BASE_CONFIG = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
+BASE_TRAINING = dict(max_steps=1200, batch_size=32, lr=5e-3, warmup=0.05, seed=0)
+
+
+def load_base_gpt() -> GPT:
+    """05_lora's base model: 03's GPT trained on the pydoc training text for a fixed number of
+    steps with a fixed seed (the same weights on every run of a machine), built on first use
+    (a minute or two) and read from ``genlab.runtime.cache_dir()`` afterwards.
+
+    Its tokenizer is ``genlab.data.load_text().tokenizer``. Learner code never trains it.
+    """
+    data = load_text()
+    config = GPTConfig(vocab_size=data.vocab_size, **BASE_CONFIG)
+
+    def build() -> GPT:
+        return train_gpt(config, data, eval_every=BASE_TRAINING["max_steps"], progress=False,
+                         **BASE_TRAINING)[0]
+
+    model = GPT(config)
+    model.load_state_dict(cached_state(f"pydoc-gpt-v{BASE_VERSION}.pt", build))
+    return model.eval()
+
+
+__all__ = ["unigram_log_probs", "bigram_log_probs", "unigram_loss", "bigram_loss", "evaluate", "train_gpt",
+           "finetune_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION"]

@@ -1,0 +1,162 @@
+"""Training and scoring the character GPT (genlab.generative.gpt_train): baselines, evaluate,
+train_gpt (fixed steps, warmup_cosine, a guard that only warns), finetune_gpt, the cached base model."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from genlab.data import load_text
+from genlab.generative import gpt_train
+from genlab.generative.gpt import GPT, GPTConfig
+from genlab.generative.gpt_train import (bigram_log_probs, bigram_loss, evaluate, finetune_gpt, load_base_gpt,
+                                         train_gpt, unigram_loss)
+from genlab.train import warmup_cosine
+
+TINY = dict(block_size=32, n_layer=1, n_head=2, n_embd=32)
+
+
+@pytest.fixture(scope="module")
+def text():
+    return load_text()
+
+
+def _recording_set_lr(monkeypatch) -> list[float]:
+    """Record every learning rate the trainers set (and still set it)."""
+    seen: list[float] = []
+    real = gpt_train.set_lr
+
+    def record(optimizer, lr):
+        seen.append(lr)
+        real(optimizer, lr)
+
+    monkeypatch.setattr(gpt_train, "set_lr", record)
+    return seen
+
+
+def test_bigram_baseline_is_sane(text):
+    V = text.vocab_size
+    logp = bigram_log_probs(text.train_ids, V)
+    torch.testing.assert_close(logp.exp().sum(1), torch.ones(V, dtype=torch.float64))
+    uni = unigram_loss(text.train_ids, text.val_ids, V)
+    bi = bigram_loss(text.train_ids, text.val_ids, V)
+    assert bi < uni < math.log(V)
+    assert 3.0 < uni < 3.5 and 2.1 < bi < 2.5
+    # a deterministic sequence is learned perfectly (up to smoothing)
+    ids = torch.arange(10).repeat(100)
+    assert bigram_loss(ids, ids, 10, alpha=1e-6) < 1e-3
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: bigram_loss(torch.arange(5), torch.arange(5), 5, alpha=0.0), "alpha must be > 0"),
+    (lambda: bigram_loss(torch.arange(5), torch.arange(6), 5), r"val_ids holds ids outside \[0, 5\)"),
+    (lambda: unigram_loss(torch.arange(1), torch.arange(5), 5), "train_ids must be a 1-D tensor of at least two"),
+    (lambda: evaluate(GPT(GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=1, n_embd=8)), torch.arange(5)),
+     "need more than block_size = 8 tokens"),
+])
+def test_baselines_and_evaluate_reject_bad_input(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_train_gpt_learns_and_is_deterministic(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    m1, h1 = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
+    m2, _ = train_gpt(config, text, max_steps=60, batch_size=16, eval_every=30, progress=False)
+    assert [r["step"] for r in h1.records] == [30, 60]
+    assert h1.last("val_loss") < math.log(text.vocab_size) - 0.8
+    assert h1.last("val_loss") == pytest.approx(evaluate(m1, text.val_ids))  # the last record uses all blocks
+    assert not h1.stopped_by_budget and h1.seconds > 0
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_train_gpt_length_is_steps_and_a_generous_guard_changes_nothing(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    plain, _ = train_gpt(config, text, max_steps=20, batch_size=8, eval_every=20, progress=False)
+    guarded, history = train_gpt(config, text, max_steps=20, batch_size=8, eval_every=20, time_budget=600,
+                                 progress=False)
+    assert history.last("step") == 20 and not history.stopped_by_budget
+    for a, b in zip(plain.parameters(), guarded.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_train_gpt_lr_follows_warmup_cosine_by_step(text, monkeypatch):
+    seen = _recording_set_lr(monkeypatch)
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    train_gpt(config, text, max_steps=40, batch_size=4, lr=1e-3, warmup=0.1, min_ratio=0.2, eval_every=40,
+              progress=False)
+    assert seen == [1e-3 * warmup_cosine(s / 40, 0.1, 0.2) for s in range(40)]
+    assert seen[0] == 0.0 and max(seen) == pytest.approx(1e-3) and seen[-1] == pytest.approx(2e-4, rel=0.01)
+
+
+def test_train_gpt_guard_stops_warns_and_says_so(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    with pytest.warns(RuntimeWarning, match=r"GPT training stopped by its 0 s time guard after 1 of 50"):
+        model, history = train_gpt(config, text, max_steps=50, batch_size=4, eval_every=10, time_budget=1e-9,
+                                   progress=False)
+    assert history.stopped_by_budget
+    assert [r["step"] for r in history.records] == [1]
+    assert history.last("val_loss") == pytest.approx(evaluate(model, text.val_ids))  # scored on every block
+
+
+def test_train_gpt_rejects_bad_arguments(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    with pytest.raises(TypeError, match="max_steps"):
+        train_gpt(config, text)                      # the length is a number of steps, always given
+    with pytest.raises(ValueError, match="max_steps must be a positive int, got 0"):
+        train_gpt(config, text, max_steps=0)
+    with pytest.raises(ValueError, match="need lr > 0"):
+        train_gpt(config, text, max_steps=1, lr=0.0)
+    with pytest.raises(ValueError, match="config.vocab_size is 5 but the data's tokenizer has"):
+        train_gpt(GPTConfig(vocab_size=5), text, max_steps=1)
+    with pytest.raises(ValueError, match="a budget must be positive"):
+        train_gpt(config, text, max_steps=1, time_budget=0)
+
+
+def test_finetune_gpt_updates_only_trainable_parameters_with_the_schedule(monkeypatch):
+    seen = _recording_set_lr(monkeypatch)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("ln_f"))
+    frozen = {n: p.clone() for n, p in model.named_parameters() if not p.requires_grad}
+    ids = torch.arange(11).repeat(40)
+    history = finetune_gpt(model, ids, ids, max_steps=6, batch_size=4, lr=1e-2, eval_every=3, progress=False)
+    assert [r["step"] for r in history.records] == [3, 6] and history.seconds > 0
+    assert seen == [1e-2 * warmup_cosine(s / 6, 0.1, 0.1) for s in range(6)]
+    assert all(torch.equal(p, frozen[n]) for n, p in model.named_parameters() if n in frozen)
+    assert not torch.equal(model.ln_f.weight, torch.ones(16))
+    assert not model.training
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(max_steps=0), "max_steps must be a positive int"),
+    (dict(max_steps=2, lr=-1.0), "lr > 0"),
+])
+def test_finetune_gpt_rejects_bad_arguments(kwargs, message):
+    model = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    ids = torch.arange(11).repeat(10)
+    with pytest.raises(ValueError, match=message):
+        finetune_gpt(model, ids, ids, **kwargs)
+    model.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        finetune_gpt(model, ids, ids, max_steps=2)
+
+
+def test_base_gpt_is_cached_and_never_retrained(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(gpt_train.BASE_TRAINING, "max_steps", 3)  # a quick stand-in schedule
+    first = load_base_gpt()
+    assert (tmp_path / f"pydoc-gpt-v{gpt_train.BASE_VERSION}.pt").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+    def boom(*args, **kwargs):
+        raise AssertionError("load_base_gpt retrained although the cache exists")
+
+    monkeypatch.setattr(gpt_train, "train_gpt", boom)
+    second = load_base_gpt()
+    for a, b in zip(first.parameters(), second.parameters()):
+        torch.testing.assert_close(a, b)
+    assert not second.training
