@@ -56,7 +56,7 @@ test: test-tools
 # The edit-test loop (about 2 minutes): library unit tests and course hygiene; no notebook
 # executions, no grading cycles, no browser or hub.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not notebook and not grading and not realuse"
+	$(BIN)/python -m pytest -m "not notebook and not grading and not realuse and not slow"
 
 # Instructor shortcuts (see README): rebuild course/, execute every notebook, check hygiene.
 course: setup

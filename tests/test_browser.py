@@ -17,9 +17,7 @@ in ``reports/browser/``:
 from __future__ import annotations
 
 import os
-import re
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -11,16 +11,6 @@ import torch.nn.functional as F
 from genlab.nas import darts
 from genlab.nas.network import OP_BUILDERS, build_network
 from genlab.nas.space import OPS
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True)
-def _one_thread_per_worker():
-    """Tiny tensors: a second thread only adds overhead. The test suite's workers run side by side: one thread each (``runtime.use_threads``)."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def _net(channels: int = 4, seed: int = 0) -> darts.Supernet:

@@ -251,7 +251,7 @@ def test_learner_limits_are_genlabs_budget():
     _, override = _instructor_override(_values())
     assert override["cpu_limit"] >= single["cpu"]["limit"]
     assert _bytes(override["mem_limit"]) >= limit
-    with pytest.raises(TraitError):
+    with pytest.raises(TraitError, match="2Gi is not a valid memory specification"):
         _bytes("2Gi")
 
 

@@ -12,19 +12,9 @@ from torch import nn
 
 from genlab.nas import expand
 from genlab.nn import count_parameters
-from genlab.runtime import use_threads
 from genlab.nas.expand import (ExpandConfig, ExpandingMLP, add_neuron, break_even_density, candidate_gains,
                                grow, natural_expansion_score, readout_fisher, readout_parameters,
                                should_grow, sparse_memory_bytes, tensor_bytes, train_expanding)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Thousands of tiny ops: a second thread only adds contention. The test suite's workers run side by side: one thread each (``runtime.use_threads``)."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def spd(p: int, seed: int = 0, rank: int | None = None) -> torch.Tensor:

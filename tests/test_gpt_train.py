@@ -1,5 +1,5 @@
 """Training and scoring the character GPT (genlab.generative.gpt_train): baselines, evaluate,
-train_gpt (fixed steps, warmup_cosine, a guard that only warns), finetune_gpt, the cached base model."""
+train_gpt (fixed steps, warmup_cosine, a guard that only warns), finetune_gpt, the shipped base model."""
 from __future__ import annotations
 
 import math
@@ -10,11 +10,14 @@ import torch
 from genlab.data import load_text
 from genlab.generative import gpt_train
 from genlab.generative.gpt import GPT, GPTConfig
-from genlab.generative.gpt_train import (bigram_log_probs, bigram_loss, evaluate, finetune_gpt, load_base_gpt,
-                                         train_gpt, unigram_loss)
+from genlab.generative.gpt_train import (bigram_log_probs, bigram_loss, build_base_gpt, evaluate, finetune_gpt,
+                                         load_base_gpt, train_gpt, unigram_loss)
 from genlab.train import warmup_cosine
 
 TINY = dict(block_size=32, n_layer=1, n_head=2, n_embd=32)
+# The recipe with seeds 0, 1, 2 gave validation losses 1.2960, 1.2909, 1.2879 nats/char (one thread,
+# 2-core x86 CPU): a rebuild with seed 0 elsewhere must land within that spread of the shipped model.
+BASE_SEED_SPREAD = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -145,18 +148,25 @@ def test_finetune_gpt_rejects_bad_arguments(kwargs, message):
         finetune_gpt(model, ids, ids, max_steps=2)
 
 
-def test_base_gpt_is_cached_and_never_retrained(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
-    monkeypatch.setitem(gpt_train.BASE_TRAINING, "max_steps", 3)  # a quick stand-in schedule
-    first = load_base_gpt()
-    assert (tmp_path / f"pydoc-gpt-v{gpt_train.BASE_VERSION}.pt").exists()
-    assert not list(tmp_path.glob("*.tmp"))
-
+def test_base_gpt_ships_with_genlab_and_loads_without_training(monkeypatch):
     def boom(*args, **kwargs):
-        raise AssertionError("load_base_gpt retrained although the cache exists")
+        raise AssertionError("load_base_gpt trained a model: it should read the shipped weights")
 
     monkeypatch.setattr(gpt_train, "train_gpt", boom)
-    second = load_base_gpt()
-    for a, b in zip(first.parameters(), second.parameters()):
-        torch.testing.assert_close(a, b)
-    assert not second.training
+    model = load_base_gpt()
+    assert gpt_train.BASE_WEIGHTS.exists() and f"v{gpt_train.BASE_VERSION}" in gpt_train.BASE_WEIGHTS.name
+    assert not model.training and model.config.n_layer == gpt_train.BASE_CONFIG["n_layer"]
+    assert 1.2 < evaluate(model, load_text().val_ids, max_blocks=64) < 1.45   # a trained model, not init
+
+
+@pytest.mark.slow
+def test_shipped_base_gpt_is_what_its_recipe_makes():
+    """Re-train the base model (about 100 s on one thread) and compare with the shipped weights:
+    on the machine that made them the parameters are equal; elsewhere float sums may round
+    differently, so the validation loss must agree within the seed-to-seed spread."""
+    data = load_text()
+    shipped, rebuilt = load_base_gpt(), build_base_gpt()
+    same = all(torch.equal(a, b) for a, b in zip(shipped.parameters(), rebuilt.parameters()))
+    gap = abs(evaluate(shipped, data.val_ids) - evaluate(rebuilt, data.val_ids))
+    print(f"rebuilt base GPT: parameters equal: {same}; validation loss gap {gap:.4f} nats/char")
+    assert same or gap <= BASE_SEED_SPREAD, f"validation loss differs by {gap:.4f} > {BASE_SEED_SPREAD}"

@@ -12,17 +12,6 @@ from genlab.inference import (BetaPosterior, beta_binomial_posterior, elbo_logis
                               grid_posterior, hmc, laplace_approximation, log_joint, log_likelihood,
                               log_prior, reparameterize)
 from genlab.inference.clt import standardized_uniform_sums
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 # --- Beta–Binomial -------------------------------------------------------------------------

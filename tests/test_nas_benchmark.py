@@ -10,17 +10,6 @@ from scipy.stats import spearmanr
 
 import genlab
 from genlab.nas import benchmark, generate, space
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """The table was made on one thread per worker process; the same thread count gives the same
-    sums. The suite's processes run side by side, too: one thread each (``runtime.use_threads``)."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 @pytest.fixture(scope="module")

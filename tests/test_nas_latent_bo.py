@@ -7,17 +7,6 @@ from genlab.nas import latent_bo as bo
 from genlab.nas import netformer as nf
 from genlab.nas.search import Strategy, run_search
 from genlab.nas.space import all_cells, canonical
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def _small_model(seed=0, vocab=len(nf.NB201_VOCAB), max_len=nf.NB201_MAX_LEN):

@@ -7,17 +7,6 @@ import torch
 
 from genlab.nas import layer_space as ls
 from genlab.nn import count_parameters
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def test_parse_layer():

@@ -1,5 +1,4 @@
 """Search strategies (genlab.nas.search) and zero-cost proxies (genlab.nas.proxies)."""
-import random
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,17 +7,6 @@ import torch
 from torch import nn
 
 from genlab.nas import proxies, search, space
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def synthetic_bench(seed=0):

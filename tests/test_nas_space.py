@@ -7,17 +7,6 @@ import torch
 
 from genlab.nas import space
 from genlab.nas.network import CellModule, build_network
-from genlab.runtime import use_threads
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 def test_encodings_round_trip_for_every_cell():

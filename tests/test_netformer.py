@@ -10,18 +10,7 @@ from genlab.nas import netformer as nf
 from genlab.nas.layer_space import LayerSpace
 from genlab.nas.space import NUM_CELLS, all_cells, index_to_ops, ops_to_str
 from genlab.nn import count_parameters
-from genlab.runtime import use_threads
 from genlab.train import warmup_cosine
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_worker():
-    """Small tensors: a second thread only adds overhead (far more on a busy machine), and the
-    suite's processes run side by side: one thread each, as ``runtime.use_threads`` says."""
-    before = torch.get_num_threads()
-    use_threads(1)
-    yield
-    use_threads(before)
 
 
 # ---------------------------------------------------------------- tokens

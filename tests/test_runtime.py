@@ -38,7 +38,7 @@ def test_seed_everything_makes_runs_repeatable():
     g = seed_everything(3)
     assert torch.equal(a, torch.randn(5))
     assert torch.equal(torch.randn(5, generator=g), torch.randn(5, generator=seed_everything(3)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
         seed_everything(-1)
 
 
@@ -53,7 +53,7 @@ def test_budget_is_spent_after_its_time():
     time.sleep(0.06)
     assert budget.spent and budget.remaining == 0
     assert Budget(None).remaining == float("inf")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a budget must be positive seconds or None, got 0"):
         Budget(0)
 
 

@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 from genlab.generative.vae import (VAE, VAEConfig, bernoulli_log_lik, elbo, evaluate, gaussian_kl,

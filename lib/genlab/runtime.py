@@ -75,10 +75,11 @@ def cache_dir() -> Path:
 
 
 class Budget:
-    """A wall-clock budget: ``Budget(60)`` is spent 60 s after it was created.
+    """A wall-clock budget: ``Budget(60)`` is spent 60 s after it was created; ``Budget(None)``
+    never is. The library's one timer (``elapsed``).
 
-    The training loop stops when its budget is spent, so a notebook's run time stays
-    bounded on a slow laptop; the results check then tells whether the target was reached.
+    Trainers use it only as a guard: they run a fixed number of steps or epochs, and stop early
+    (with a warning) only when a budget is spent — a machine far slower than the course assumes.
     """
 
     def __init__(self, seconds: float | None):
@@ -266,15 +267,3 @@ def cached_state(name: str, build: Callable[[], torch.nn.Module]) -> dict[str, t
         tmp.replace(path)
     return state
 
-
-from contextlib import contextmanager  # TEMPORARY shim while callers move to the thread policy
-
-
-@contextmanager
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -8,7 +8,7 @@ one schedule), calls an optional ``on_step`` hook, shows a tqdm progress bar, an
 ``History``. A wall-clock ``time_budget`` only guards the run: when it cuts training short,
 ``fit`` says so.
 
-The step-based trainers (``gpt_training.train_gpt``, ``diffusion.train_denoiser``) use the
+The step-based trainers (``gpt_train.train_gpt``, ``diffusion.train_denoiser``) use the
 same names: ``max_steps``, ``lr``, ``warmup``, ``time_budget``, ``seed``, ``History``.
 """
 from __future__ import annotations

@@ -76,14 +76,12 @@ def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after
 
 
 def warm_caches() -> None:
-    """Build the library's cached models (the digits judge, 05's base GPT) before the load
-    starts: a cold cache makes one run slow, which is not what this command hunts."""
-    from ..generative import gpt
+    """Build the library's cached model (the digits judge of 02 and 04) before the load starts:
+    a cold cache makes one run slower, which is not what this command hunts."""
     from ..metrics import load_judge
     from ..runtime import use_threads
-    use_threads()   # the thread policy, as in a notebook: the build is the same as theirs
+    use_threads()   # the thread policy, as in a notebook: the same judge as theirs
     load_judge()
-    gpt.load_base_gpt()
 
 
 def stress(root: Path, *, rounds: int, hogs: int, jobs: int, students: int, kill_after: float,

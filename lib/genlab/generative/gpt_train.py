@@ -5,17 +5,18 @@ Introduced in 03_gpt: the unigram and bigram baselines (count-based, nats per ch
 AdamW with the course's warmup + cosine schedule, ``genlab.train.warmup_cosine``).
 Introduced in 05_lora: ``finetune_gpt`` (continue training whatever parameters require
 gradients: all of them, or LoRA's adapters) and ``load_base_gpt`` (03's model, trained once
-by the library and cached).
+by the library's recipe ``build_base_gpt`` and shipped with genlab).
 """
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from ..data.text import Text, load_text, sample_batch
-from ..runtime import Budget, cached_state
+from ..runtime import Budget
 from ..train import History, guard_message, set_lr, warmup_cosine
 from .gpt import GPT, GPTConfig
 
@@ -242,29 +243,45 @@ def finetune_gpt(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, *, 
 
 # ---------------------------------------------------------------- the base model for 05_lora
 
-BASE_VERSION = 2   # 2: trained by train_gpt with warmup_cosine under the thread policy
+BASE_VERSION = 2   # 2: trained by train_gpt with warmup_cosine, on one thread
 BASE_CONFIG = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
 BASE_TRAINING = dict(max_steps=1200, batch_size=32, lr=5e-3, warmup=0.05, seed=0)
+BASE_WEIGHTS = Path(__file__).parent / "data" / f"pydoc-gpt-v{BASE_VERSION}.pt"
+
+
+def build_base_gpt() -> GPT:
+    """The recipe of 05_lora's base model: 03's GPT (``BASE_CONFIG``) trained by ``train_gpt`` on
+    the pydoc training text with ``BASE_TRAINING`` — about 100 s on one thread of a 2-core CPU.
+
+    ``python -m genlab.generative.gpt_train`` runs it on one thread and writes ``BASE_WEIGHTS``,
+    the file that ships with genlab; ``tests/test_gpt_train.py`` runs it again and checks the
+    shipped weights are what it makes."""
+    data = load_text()
+    config = GPTConfig(vocab_size=data.vocab_size, **BASE_CONFIG)
+    model, _ = train_gpt(config, data, eval_every=BASE_TRAINING["max_steps"], progress=False, **BASE_TRAINING)
+    return model
 
 
 def load_base_gpt() -> GPT:
-    """05_lora's base model: 03's GPT trained on the pydoc training text for a fixed number of
-    steps with a fixed seed (the same weights on every run of a machine), built on first use
-    (a minute or two) and read from ``genlab.runtime.cache_dir()`` afterwards.
+    """05_lora's base model, read from ``BASE_WEIGHTS`` (1.6 MB, shipped with genlab, made by
+    ``build_base_gpt``): the same weights on every machine, in a fraction of a second.
 
     Its tokenizer is ``genlab.data.load_text().tokenizer``. Learner code never trains it.
     """
-    data = load_text()
-    config = GPTConfig(vocab_size=data.vocab_size, **BASE_CONFIG)
-
-    def build() -> GPT:
-        return train_gpt(config, data, eval_every=BASE_TRAINING["max_steps"], progress=False,
-                         **BASE_TRAINING)[0]
-
+    config = GPTConfig(vocab_size=load_text().vocab_size, **BASE_CONFIG)
     model = GPT(config)
-    model.load_state_dict(cached_state(f"pydoc-gpt-v{BASE_VERSION}.pt", build))
+    model.load_state_dict(torch.load(BASE_WEIGHTS, weights_only=True))
     return model.eval()
 
 
 __all__ = ["unigram_log_probs", "bigram_log_probs", "unigram_loss", "bigram_loss", "evaluate", "train_gpt",
-           "finetune_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION"]
+           "finetune_gpt", "build_base_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION",
+           "BASE_WEIGHTS"]
+
+
+if __name__ == "__main__":   # regenerate the shipped base model (after changing its recipe)
+    from ..runtime import use_threads
+
+    use_threads(1)   # one thread: the same sums, so the same weights, on every run of a machine
+    torch.save(build_base_gpt().state_dict(), BASE_WEIGHTS)
+    print(f"wrote {BASE_WEIGHTS}")
