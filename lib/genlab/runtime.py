@@ -197,9 +197,11 @@ def thread_policy(cpus: int | None = None) -> int:
     One CPU is left for everything else — the Jupyter server, the browser, a grader's next
     kernel — and at most ``MAX_THREADS`` are used. Why leave one: torch splits each operation
     across its threads and waits for the slowest; when another busy program shares a core, that
-    wait stalls every step (measured on 2 cores with one busy program per core: 05_lora did not
-    finish in 13 minutes with 2 threads). So a 2-core laptop and Binder's 1 CPU train on one
-    thread. ``GENLAB_THREADS`` overrides the policy (e.g. for measurements).
+    wait stalls every step. Measured on 2 cores (03_gpt, 800 training steps): quiet, 2 threads
+    took 53 s and 1 thread 77 s; with a CPU-bound program beside it on each core, 1 thread took
+    81 s, while 2 threads managed 269 steps in 300 s (about 13 times slower per step). So a
+    2-core laptop and Binder's 1 CPU train on one thread. ``GENLAB_THREADS`` overrides the
+    policy (e.g. for measurements).
     """
     override = os.environ.get("GENLAB_THREADS", "").strip()
     if override:
