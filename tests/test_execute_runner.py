@@ -54,3 +54,50 @@ def test_report_merges_by_notebook_and_mode(tmp_path):
 @pytest.mark.parametrize("seconds, mb, ok", [(100, 900, True), (200, 900, False), (100, 1600, False)])
 def test_target_verdict(seconds, mb, ok):
     assert Record("n", False, seconds, mb, True).within_target is ok
+
+
+def test_busy_condition_runs_one_hog_per_cpu_and_stops_them():
+    import psutil
+
+    from genlab.course.conditions import HOG, condition
+
+    def hogs():
+        return [p for p in psutil.Process().children() if HOG in " ".join(p.cmdline())]
+
+    with condition("busy", 2) as cgroup:
+        assert cgroup is None and len(hogs()) == 2
+    assert hogs() == []
+    with pytest.raises(ValueError, match="condition must be one of"):
+        with condition("noisy", 2):
+            pass
+
+
+def test_binder_condition_is_a_cgroup_the_runtime_reads(tmp_path):
+    """A child moved into the 'binder' cgroup sees 1 CPU of quota through runtime.cpu_quota."""
+    import subprocess
+    import sys
+
+    from genlab.course.conditions import Cgroup, join_cgroup
+
+    try:
+        group = Cgroup(cpus=1.0, memory=2 * 1024 ** 3)
+    except RuntimeError as err:
+        pytest.skip(f"no writable cgroup file system here: {err}")
+    try:
+        out = subprocess.run([sys.executable, "-c", "from genlab import runtime; "
+                              "print(runtime.cpu_quota(), runtime.usable_cpus(), runtime.thread_policy())"],
+                             capture_output=True, text=True, preexec_fn=join_cgroup(group), check=True)
+        assert out.stdout.split() == ["1.0", "1", "1"], out.stdout + out.stderr
+    finally:
+        group.remove()
+
+
+def test_course_map_shows_the_three_conditions(root):
+    from genlab.course import assignments
+    from genlab.course.readme import course_map
+
+    a = assignments(root)[0]
+    name = str(a.notebooks[0].relative_to(root))
+    table = course_map([a], [Record(name, False, 61.0, 500.0, True), Record(name, False, 95.0, 510.0, True, condition="busy")])
+    row = table.splitlines()[2]
+    assert "| 61 s | 0.49 GB | 95 s | not measured |" in row, row

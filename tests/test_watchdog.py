@@ -1,6 +1,7 @@
 """The watchdog: a hung run is told from a slow one, explains itself, and leaves nothing behind."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -60,3 +61,39 @@ def test_a_hung_notebook_is_killed_with_the_kernels_stack(tmp_path):
     assert not record.ok and record.hung, record.error
     assert "ipykernel_launcher" in record.stacks and "waiting_for_godot" in record.stacks
     assert "papermill" in record.stacks   # the runner's stack too: it waits for the reply
+
+
+def test_a_nudge_reaches_an_idle_kernel_over_a_new_connection():
+    from jupyter_client import KernelManager
+
+    from genlab.course.watchdog import nudge_kernels
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    try:
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        client.stop_channels()
+        found = nudge_kernels(os.getpid())
+        assert len(found) == 1 and "answered kernel_info" in found[0], found
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_a_stalled_notebook_is_nudged_and_goes_on(tmp_path, monkeypatch):
+    """A cell that waits 20 s: nudged after 4 s of no CPU (stacks recorded), not killed, and the
+    record says the run went on."""
+    from genlab.course import execute
+
+    monkeypatch.setattr(execute, "NUDGE_SECONDS", 4)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("SMOKE = False")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import time\ntime.sleep(20)\nx = sum(range(10**7))\nprint(x)")]
+    nbformat.write(nb, tmp_path / "slow.ipynb")
+    record = execute_notebook(tmp_path / "slow.ipynb", tmp_path / "out.ipynb", stall_after=90)
+    assert record.ok and not record.hung, record.error
+    assert "no CPU progress" in record.nudges[0] and "ipykernel_launcher" in record.nudges[0]
+    assert any("CPU use resumed" in n or "the run finished" in n for n in record.nudges), record.nudges

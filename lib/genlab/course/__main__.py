@@ -109,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     gr = sub.add_parser("grade", help="dry-run nbgrader autograde: model answers full marks, blanks zero")
     gr.add_argument("--only", nargs="*", help="assignment name prefixes")
     sub.add_parser("readme", help="rewrite the README course map from reports/execution.json")
-    st = sub.add_parser("stress", help="SMOKE course + autograde batches, repeatedly, beside a CPU hog per core; count hangs")
+    st = sub.add_parser("stress", help="SMOKE course + autograde batches, repeatedly, beside a CPU hog "
+                                       "per core; count hangs")
     st.add_argument("--rounds", type=int, default=20, help="rounds (each: every notebook once + one autograde batch)")
-    st.add_argument("--hogs", type=int, default=None, help="CPU-bound programs beside the runs (default: one per usable CPU)")
+    st.add_argument("--hogs", type=int, default=None,
+                    help="CPU-bound programs beside the runs (default: one per usable CPU)")
     st.add_argument("--jobs", type=int, default=2, help="notebooks executed at a time")
     st.add_argument("--students", type=int, default=3, help="submissions per autograde batch")
     st.add_argument("--kill-after", type=float, default=600.0,

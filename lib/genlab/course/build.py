@@ -13,6 +13,7 @@ from .watchdog import Guarded, Hung, run_guarded
 
 NBGRADER_GUARD = 1800   # seconds; no nbgrader command of the course takes a tenth of it
 NBGRADER_STALL = 120    # no CPU progress in nbgrader and its kernel for this long: a hang
+NBGRADER_NUDGE = 30     # ... for this long: nudge the kernel (watchdog.py)
 
 
 def nbgrader(root: Path, *args: str, env: dict | None = None,
@@ -27,7 +28,7 @@ def nbgrader(root: Path, *args: str, env: dict | None = None,
     env = dict(env if env is not None else os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     proc = run_guarded([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, timeout=timeout,
-                       stall_after=NBGRADER_STALL)
+                       stall_after=NBGRADER_STALL, nudge_after=NBGRADER_NUDGE)
     if proc.timed_out:
         raise Hung(f"nbgrader {' '.join(args)} killed: {proc.reason}", proc.stacks, proc.hung)
     if proc.returncode != 0:

@@ -14,7 +14,7 @@ import os
 import resource
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .conditions import CONDITIONS, Cgroup, join_cgroup
@@ -25,6 +25,7 @@ from .watchdog import run_guarded
 TARGET_SECONDS, TARGET_MB = 180, 1536
 GUARD_SECONDS, GUARD_MB = 360, 2048
 STALL_SECONDS = 120   # no CPU progress in runner and kernel for this long: a hang (watchdog.py)
+NUDGE_SECONDS = 30    # ... for this long: record the stacks and nudge the kernel (watchdog.py)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Record:
     stacks: str | None = None   # runner's and kernel's Python stacks, when the guard killed it
     condition: str = "quiet"    # quiet, busy or binder (genlab.course.conditions)
     hung: bool = False          # killed by the stall guard: no CPU progress (watchdog.py)
+    nudges: list[str] = field(default_factory=list)   # stalls the watchdog nudged, and what happened
 
     @property
     def within_target(self) -> bool:
@@ -76,8 +78,9 @@ def execute_notebook(notebook: Path, output: Path, *, smoke: bool = False,
 
     A notebook over the CI guard fails even when every cell passed; one still running after
     ``kill_after`` seconds is killed, and its record keeps the stacks of runner and kernel.
-    A run whose runner and kernel stop using CPU for ``stall_after`` seconds is hung and killed
-    at once, with the same record. ``condition`` names what the caller arranged around the run
+    A run whose runner and kernel stop using CPU for ``NUDGE_SECONDS`` is nudged (its stacks go
+    into ``record.nudges``); one that stays that way for ``stall_after`` seconds is hung and
+    killed at once, with the same record. ``condition`` names what the caller arranged around the run
     (``conditions.condition``); with ``cgroup`` the runner and its kernel run inside it.
     """
     env = dict(os.environ, GENLAB_SMOKE="1" if smoke else "0")
@@ -85,18 +88,18 @@ def execute_notebook(notebook: Path, output: Path, *, smoke: bool = False,
     cmd = [sys.executable, "-m", "genlab.course.execute", str(notebook), str(output)]
     if smoke:
         cmd.append("--smoke")
-    proc = run_guarded(cmd, timeout=kill_after, stall_after=stall_after, env=env,
-                       preexec_fn=join_cgroup(cgroup))
+    proc = run_guarded(cmd, timeout=kill_after, stall_after=stall_after,
+                       nudge_after=min(NUDGE_SECONDS, stall_after), env=env, preexec_fn=join_cgroup(cgroup))
     if proc.timed_out:
         return Record(name, smoke, 0.0, 0.0, False, f"killed: {proc.reason}; see its stacks",
-                      proc.stacks, condition, proc.hung)
+                      proc.stacks, condition, proc.hung, proc.nudges)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         return Record(name, smoke, 0.0, 0.0, False,
                       f"runner crashed (exit {proc.returncode}): {proc.stderr[-2000:]}", None, condition)
     result = json.loads(lines[-1])
     record = Record(name, smoke, result["seconds"], result["peak_rss_mb"], result["error"] is None,
-                    result["error"], None, condition)
+                    result["error"], None, condition, False, proc.nudges)
     if record.ok and (record.seconds > GUARD_SECONDS or record.peak_rss_mb > GUARD_MB):
         record.ok = False
         record.error = (f"over the CI guard: {record.seconds:.0f} s / {record.peak_rss_mb:.0f} MB "

@@ -92,6 +92,7 @@ class GradingRun:
         self.assignment = assignment
         self.root = workdir
         self.timeout = timeout
+        self.nudges: list[str] = []   # stalls the watchdog nudged in this run's nbgrader commands
         self.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
         shutil.copy(assignment.root / "nbgrader_config.py", workdir / "nbgrader_config.py")
         shutil.copytree(assignment.source_dir, workdir / SOURCE / assignment.name)
@@ -104,8 +105,9 @@ class GradingRun:
 
     def _nbgrader(self, *args: str) -> None:
         env = dict(os.environ, GENLAB_SMOKE="1")  # graded cells don't depend on training size
-        nbgrader(self.root, *args, f"--CourseDirectory.root={self.root}",
-                 f"--CourseDirectory.db_url={self.db_url}", env=env, timeout=self.timeout)
+        proc = nbgrader(self.root, *args, f"--CourseDirectory.root={self.root}",
+                        f"--CourseDirectory.db_url={self.db_url}", env=env, timeout=self.timeout)
+        self.nudges += proc.nudges
 
     @property
     def release_dir(self) -> Path:

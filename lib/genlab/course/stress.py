@@ -4,10 +4,11 @@ Each round executes every notebook in SMOKE mode (``--jobs`` at a time, through 
 as ``execute``) and autogrades a batch of ``--students`` submissions of one assignment through
 nbgrader (assignments in turn), while one CPU-bound program per usable CPU runs beside them
 (``--hogs``). Every run is watched (``watchdog.run_guarded``): a run whose processes stop using
-CPU for two minutes is a **hang**; one still running after ``--kill-after`` seconds is a
-failure (too slow). Either way its runner's and kernel's Python stacks go into the report. A
-round also checks the results: a notebook must pass, and every model-answer submission must
-score full marks.
+CPU for 30 s is nudged (counted, with its stacks, and the executed notebook kept under
+``reports/stress/``); one that stays stalled for two minutes is a **hang**; one still running
+after ``--kill-after`` seconds is a failure (too slow). Either way its runner's and kernel's
+Python stacks go into the report. A round also checks the results: a notebook must pass, and
+every model-answer submission must score full marks.
 
 The report (``reports/stress.json``) lists every run; the summary line counts notebook
 executions, autograded submissions, hangs and failures. Exit status 1 on any hang or failure.
@@ -18,7 +19,8 @@ import json
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import Assignment, assignments
@@ -26,6 +28,7 @@ from .conditions import cpu_hogs
 from .execute import execute_notebook
 from .grade import GradingRun
 from .watchdog import Hung
+
 
 @dataclass
 class Run:
@@ -40,18 +43,22 @@ class Run:
     count: int = 1       # submissions graded, for an autograde batch
     error: str | None = None
     stacks: str | None = None
+    nudges: list[str] = field(default_factory=list)   # stalls nudged by the watchdog
 
 
 def _notebook_run(nb: Path, out_dir: Path, rnd: int, root: Path, kill_after: float) -> Run:
-    record = execute_notebook(nb, out_dir / f"r{rnd}" / nb.parent.name / nb.name, smoke=True,
-                              root=root, kill_after=kill_after)
-    hung = record.hung
-    return Run("notebook", record.notebook, rnd, record.seconds, record.ok, hung,
-               error=record.error, stacks=record.stacks)
+    out = out_dir / f"r{rnd}" / nb.parent.name / nb.name
+    record = execute_notebook(nb, out, smoke=True, root=root, kill_after=kill_after)
+    if (record.hung or record.nudges) and out.exists():   # keep it: which cell, what it printed
+        keep = root / "reports" / "stress" / f"r{rnd:03d}-{nb.name}"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, keep)
+    return Run("notebook", record.notebook, rnd, record.seconds, record.ok, record.hung,
+               error=record.error, stacks=record.stacks, nudges=record.nudges)
 
 
 def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after: float) -> Run:
-    start = time.perf_counter()
+    start = time.perf_counter()   # only reported: the watchdog guards the run
     with tempfile.TemporaryDirectory(prefix="genlab-stress-") as tmp:
         try:
             run = GradingRun(assignment, Path(tmp), timeout=kill_after)
@@ -59,6 +66,7 @@ def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after
             for i in range(students):
                 run.submit(f"learner{i:02d}", answered)
             run.autograde()
+            nudges = run.nudges
         except Hung as err:
             return Run("autograde", assignment.name, rnd, time.perf_counter() - start, False,
                        err.stalled, students, str(err), err.stacks)
@@ -72,7 +80,7 @@ def _autograde_batch(assignment: Assignment, students: int, rnd: int, kill_after
                 short.append(f"learner{i:02d}")
     error = f"model answers below full marks for {short}" if short else None
     return Run("autograde", assignment.name, rnd, time.perf_counter() - start, not short, False,
-               students, error)
+               students, error, nudges=nudges)
 
 
 def warm_caches() -> None:
@@ -116,16 +124,18 @@ def summary(runs: list[Run]) -> dict:
     return {"notebook_executions": len(notebooks),
             "autograded_submissions": sum(r.count for r in graded),
             "hangs": sum(r.hung for r in runs),
+            "stalls_freed_by_a_nudge": sum(bool(r.nudges) and not r.hung for r in runs),
             "failures": sum(not r.ok and not r.hung for r in runs),
             "slowest_notebook_s": max((r.seconds for r in notebooks), default=0.0)}
 
 
 def _print_round(rnd: int, done: list[Run], runs: list[Run]) -> None:
     bad = [f"{r.name}: {'HUNG' if r.hung else r.error}" for r in done if not r.ok]
+    bad += [f"{r.name}: stalled, nudged, went on ({r.nudges[-1][:120]})" for r in done if r.nudges and r.ok]
     s = summary(runs)
-    print(f"round {rnd}: {len(done)} runs, {len(bad)} bad; so far {s['notebook_executions']} "
-          f"notebook executions, {s['autograded_submissions']} autograded submissions, "
-          f"{s['hangs']} hangs, {s['failures']} failures", flush=True)
+    print(f"round {rnd}: {len(done)} runs, {len(bad)} to note; so far {s['notebook_executions']} "
+          f"notebook executions, {s['autograded_submissions']} autograded submissions, {s['hangs']} hangs, "
+          f"{s['stalls_freed_by_a_nudge']} stalls freed by a nudge, {s['failures']} failures", flush=True)
     for line in bad:
         print(f"  {line[:500]}", flush=True)
 

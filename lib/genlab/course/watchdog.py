@@ -5,15 +5,23 @@ for a lock, or idle while the client waited for a reply that never came? ``run_g
 a command (papermill's runner, an nbgrader command) and watches the CPU time of its whole
 process tree (the runner and the kernel it started):
 
-- the **stall guard** fires when the tree has used (almost) no CPU for ``stall_after`` seconds:
-  everybody is waiting for somebody — a hang. It cannot fire on a run that is merely slow (a
-  busy machine, a cold cache): such a run keeps using CPU;
+- after ``nudge_after`` seconds with (almost) no CPU used by the tree, everybody is waiting for
+  somebody. The watchdog records the stacks, then **nudges** each kernel in the tree: it opens
+  a *new* connection to the kernel (its connection file is on the kernel's command line) and
+  asks for ``kernel_info``. That cannot harm a run, and it frees the hang that ipykernel 7.0–7.3
+  could fall into (ipykernel #1529 / #1554): a reply sent raw on the shell socket consumes the
+  socket's edge-triggered wake-up, a request that arrives meanwhile is never read, and nor is
+  anything after it on that connection — only a new connection wakes the socket again. If the
+  run then uses CPU again, it goes on and the record says it was nudged;
+- the **stall guard** fires when the tree has used no CPU for ``stall_after`` seconds: a hang.
+  It cannot fire on a run that is merely slow (a busy machine, a cold cache): such a run keeps
+  using CPU;
 - the **time guard** fires after ``timeout`` seconds whatever happens, so CI always ends.
 
-Either way it records the Python stacks of every process in the tree with ``py-spy dump``
-(from PyPI) and each process's CPU time, then kills the whole tree (an orphaned kernel would
-otherwise keep running). ``genlab.course.execute`` and ``genlab.course.build.nbgrader`` use it;
-``python -m genlab.course stress`` counts what it catches.
+When a guard fires it records the Python stacks of every process in the tree with ``py-spy
+dump`` (from PyPI) and each process's CPU time, then kills the whole tree (an orphaned kernel
+would otherwise keep running). ``genlab.course.execute`` and ``genlab.course.build.nbgrader``
+use it; ``python -m genlab.course stress`` counts what it catches.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -39,6 +47,7 @@ class Guarded:
     hung: bool = False          # ... and it was the stall guard: no CPU progress
     stacks: str | None = None
     reason: str | None = None
+    nudges: list[str] = field(default_factory=list)   # what each nudge found (see the module doc)
 
 
 STALL_CPU = 0.05    # a tree using less than 5 % of one CPU is waiting, not working (an idle
@@ -111,6 +120,45 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def nudge_kernels(pid: int, wait: float = 10.0) -> list[str]:
+    """Ask every Jupyter kernel under ``pid`` for ``kernel_info`` over a new connection.
+
+    Harmless for a working kernel (it answers when it can); for a kernel whose shell socket
+    lost its wake-up, the new connection wakes it and the requests waiting there are read.
+    Returns one line per kernel: whether and how fast it answered."""
+    from jupyter_client import BlockingKernelClient
+
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for proc in procs:
+        try:
+            cmd = proc.cmdline()
+        except psutil.Error:
+            continue
+        if "ipykernel_launcher" not in " ".join(cmd) or "-f" not in cmd:
+            continue
+        client = BlockingKernelClient(connection_file=cmd[cmd.index("-f") + 1])
+        try:
+            client.load_connection_file()
+            client.start_channels()
+            start = time.monotonic()
+            msg_id = client.kernel_info()
+            try:
+                while client.get_shell_msg(timeout=wait)["parent_header"].get("msg_id") != msg_id:
+                    pass
+                found.append(f"kernel {proc.pid} answered kernel_info in {time.monotonic() - start:.2f} s")
+            except Exception:   # queue.Empty: busy, or not listening
+                found.append(f"kernel {proc.pid} did not answer kernel_info within {wait:.0f} s")
+        except Exception as err:  # a kernel that is going away; the guard still decides
+            found.append(f"kernel {proc.pid}: nudge failed ({err})")
+        finally:
+            client.stop_channels()
+    return found
+
+
 def kill_tree(pid: int) -> None:
     """Kill ``pid`` and every process under it, children first."""
     try:
@@ -127,35 +175,47 @@ def kill_tree(pid: int) -> None:
 
 
 def run_guarded(cmd: list[str], *, timeout: float, stall_after: float | None = None,
-                env: dict | None = None, cwd: str | os.PathLike | None = None, preexec_fn=None,
-                poll: float = 5.0) -> Guarded:
+                nudge_after: float | None = None, env: dict | None = None,
+                cwd: str | os.PathLike | None = None, preexec_fn=None, poll: float = 5.0) -> Guarded:
     """Run ``cmd`` capturing its output, under the time guard (``timeout`` seconds) and, when
-    ``stall_after`` is given, the stall guard (see the module doc). When a guard fires: record
-    the stacks of the process tree, kill it, return with ``timed_out=True`` (and ``hung=True``
-    for a stall). ``preexec_fn`` runs in the child before it starts (``conditions.join_cgroup``)."""
-    if timeout <= 0 or (stall_after is not None and stall_after <= 0):
-        raise ValueError(f"timeout and stall_after must be positive seconds, got {timeout}, {stall_after}")
+    given, the stall guard (``stall_after``) with its nudge (``nudge_after``); see the module
+    doc. When a guard fires: record the stacks of the process tree, kill it, return with
+    ``timed_out=True`` (and ``hung=True`` for a stall). ``preexec_fn`` runs in the child before
+    it starts (``conditions.join_cgroup``)."""
+    if timeout <= 0 or any(x is not None and x <= 0 for x in (stall_after, nudge_after)):
+        raise ValueError(f"timeout, stall_after and nudge_after must be positive seconds, "
+                         f"got {timeout}, {stall_after}, {nudge_after}")
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, preexec_fn=preexec_fn)
     start = last = progress = time.monotonic()
-    cpu = 0.0
+    cpu, nudged, nudges = 0.0, False, []
     while True:
         try:
             out, err = proc.communicate(timeout=poll)   # retrying loses no output
-            return Guarded(proc.returncode, out, err)
+            if nudged:
+                nudges.append(f"the run finished {time.monotonic() - progress:.0f} s into the stall")
+            return Guarded(proc.returncode, out, err, nudges=nudges)
         except subprocess.TimeoutExpired:
             pass
         now, used = time.monotonic(), tree_cpu_seconds(proc.pid)
         if used - cpu > STALL_CPU * (now - last):
-            progress = now
+            if nudged:
+                nudges.append(f"CPU use resumed {now - progress:.0f} s into the stall: the run goes on")
+            progress, nudged = now, False
         cpu, last = used, now
         if now - start >= timeout:
             reason, hung = f"still running after {timeout:.0f} s (time guard)", False
         elif stall_after is not None and now - progress >= stall_after:
             reason, hung = f"hung: no CPU progress for {now - progress:.0f} s (stall guard)", True
         else:
+            if nudge_after is not None and not nudged and now - progress >= nudge_after:
+                nudged = True
+                nudges.append(f"no CPU progress for {now - progress:.0f} s; stacks then:\n"
+                              + describe_tree(proc.pid))
+                nudges += nudge_kernels(proc.pid)
             continue
         stacks = describe_tree(proc.pid)
         kill_tree(proc.pid)
         out, err = proc.communicate()
-        return Guarded(proc.returncode, out, err, timed_out=True, hung=hung, stacks=stacks, reason=reason)
+        return Guarded(proc.returncode, out, err, timed_out=True, hung=hung, stacks=stacks,
+                       reason=reason, nudges=nudges)
