@@ -2,11 +2,19 @@
 
 For every assignment: the model answers score full marks on every autograded test, the
 unanswered student notebook scores zero without crashing the grader, and plausible wrong
-answers that pass the visible tests score less than full.
+answers score less than full.
 
-One autograde run per assignment grades all three students; whether the wrong answers pass
-the visible tests is read from that run's autograded notebooks (the line each failure was
-raised on lies in a hidden-test region), not from a second execution.
+Two kinds of wrong-answer files (``tests/wrong_answers/<assignment>.py``):
+- ``WRONG`` (00–09, until issues 14/15 rework them): all wrong answers in one submission, each
+  passing the visible tests and caught by a hidden one;
+- ``EACH_ALONE`` (design.md's grading rules, from 10 on): a list of wrong answers, each graded
+  as its own submission and each scoring below full; each says where it must be caught —
+  ``"visible"`` (the mistake the prose warns about: the learner sees it before submitting) or
+  ``"hidden"`` (overfitting to the visible cases).
+
+One autograde run per assignment grades every student; where a wrong answer fails is read
+from that run's autograded notebooks (the line each failure was raised on lies in a
+hidden-test region or not), not from a second execution.
 """
 from __future__ import annotations
 
@@ -25,23 +33,34 @@ ASSIGNMENTS = assignments(ROOT)
 WRONG_DIR = Path(__file__).parent / "wrong_answers"
 
 
-def wrong_answers(name: str) -> dict[str, dict[str, str]]:
+def wrong_answers(name: str) -> dict:
     path = WRONG_DIR / f"{name}.py"
     assert path.exists(), f"add plausible wrong answers for {name} in {path}"
-    return runpy.run_path(str(path))["WRONG"]
+    found = runpy.run_path(str(path))
+    assert ("WRONG" in found) != ("EACH_ALONE" in found), f"{path} defines WRONG or EACH_ALONE (one of them)"
+    return found
+
+
+def alone(i: int) -> str:
+    return f"wrong{i:02d}"
 
 
 @pytest.fixture(scope="module", ids=[a.name for a in ASSIGNMENTS],
                 params=[pytest.param(a, marks=pytest.mark.xdist_group(f"grade-{a.name}")) for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory, course_build):
-    """One autograde run per assignment with three students: model, blank, wrong (on the test
-    run's one build of the course)."""
+    """One autograde run per assignment with the students model, blank and the wrong answers
+    (one student "wrong", or one per wrong answer), on the test run's one build of the course."""
     a = request.param
     run = GradingRun(a, tmp_path_factory.mktemp(f"grade-{a.name}"),
                      built=(course_build, course_build.parent / "gradebooks" / f"{a.name}.db"))
     run.submit("model", run.answered())
     run.submit("blank", run.released())
-    run.submit("wrong", run.answered(wrong_answers(a.name)))
+    found = wrong_answers(a.name)
+    run.each_alone = found.get("EACH_ALONE")
+    if run.each_alone is None:
+        run.submit("wrong", run.answered(found["WRONG"]))
+    for i, w in enumerate(run.each_alone or []):
+        run.submit(alone(i), run.answered({w["notebook"]: {w["grade_id"]: w["source"]}}))
     run.autograde()
     return run
 
@@ -62,6 +81,8 @@ def test_unanswered_notebook_scores_zero(graded):
 
 
 def test_wrong_answers_pass_visible_tests_but_lose_points(graded):
+    if graded.each_alone is not None:
+        pytest.skip("graded one by one (EACH_ALONE)")
     scores = graded.scores("wrong")
     tests = [s for s in scores if s.kind == "autograded test"]
     lost = {s.grade_id for s in tests if s.score < s.max_score}
@@ -76,3 +97,21 @@ def test_failure_classification_sees_visible_failures(graded):
     """The check above can fail: the blank notebook fails its tests in their visible part."""
     failures = graded.failures("blank")
     assert failures and all(f.where == "visible" for f in failures), failures
+
+
+def test_each_wrong_answer_alone_loses_points_where_it_says(graded):
+    if graded.each_alone is None:
+        pytest.skip("an old-style WRONG file: one submission (issues 14/15 rework it)")
+    problems = []
+    for i, w in enumerate(graded.each_alone):
+        label = f"{w['grade_id']} ({w['mistake']})"
+        tests = [s for s in graded.scores(alone(i)) if s.kind == "autograded test"]
+        if sum(s.score for s in tests) >= sum(s.max_score for s in tests):
+            problems.append(f"{label}: full marks")
+            continue
+        where = {f.where for f in graded.failures(alone(i))}
+        if w["caught"] == "visible" and "visible" not in where:
+            problems.append(f"{label}: should fail a visible test (the prose warns of it), failed {where or 'none'}")
+        if w["caught"] == "hidden" and where != {"hidden"}:
+            problems.append(f"{label}: should pass the visible tests and fail a hidden one, failed {where or 'none'}")
+    assert not problems, problems

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.grading import CheckFailed, check_close, check_raises, check_shape, check_true, check_type
+from genlab.grading import (CheckFailed, check_close, check_raises, check_shape, check_true, check_type,
+                            learner_or_reference)
 
 
 def test_check_close_accepts_close_values_of_any_kind():
@@ -50,3 +51,32 @@ def test_check_true_and_check_raises():
         check_raises(lambda: 1, ValueError)
     with pytest.raises(CheckFailed, match="wrong error"):
         check_raises(lambda: 1 / 0, ValueError)
+
+
+def test_learner_or_reference_picks_a_passing_answer_and_falls_back_otherwise(capsys):
+    def reference(x):
+        return 2 * x
+
+    def check(f):
+        check_close(f(torch.tensor([1.0, 3.0])), torch.tensor([2.0, 6.0]))
+
+    def mine(x):
+        return x + x
+
+    def wrong(x):
+        return x * x
+
+    def blank(x):
+        raise NotImplementedError()
+
+    def broken(x):
+        return x.nonexistent
+
+    assert learner_or_reference(mine, reference, check, name="double") is mine
+    assert "yours passes" in capsys.readouterr().out
+    assert learner_or_reference(wrong, reference, check, name="double") is reference
+    assert "fails a quick check (result is not close enough" in capsys.readouterr().out
+    assert learner_or_reference(blank, reference, check, name="double") is reference
+    assert "not written yet" in capsys.readouterr().out
+    assert learner_or_reference(broken, reference, check, name="double") is reference
+    assert "(AttributeError: 'Tensor' object has no attribute 'nonexistent')" in capsys.readouterr().out
