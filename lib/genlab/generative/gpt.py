@@ -1,9 +1,10 @@
 """A tiny character-level GPT, nanoGPT-style: config, attention, MLP, block, model, sampling.
 
 Introduced in 03_gpt, where the learner writes causal attention (``causal_attention``), the
-block (``Block``) and the sampling distribution (``next_token_probs``). 05_lora injects LoRA
-into the ``q_proj`` / ``v_proj`` layers of every ``CausalSelfAttention`` by name, and
-08_netformer reuses the attention and the block. How the model is trained and scored — the
+block (``Block``) and the sampling distribution (``next_token_probs``). The attention, MLP and
+block are the library's one Transformer block (``genlab.nn.transformer``), which 08_netformer
+and 10_clip reuse; here they keep 03's names and are built from a ``GPTConfig``. 05_lora
+injects LoRA into the ``q_proj`` / ``v_proj`` layers of every attention by name. How the model is trained and scored — the
 n-gram baselines, ``evaluate``, ``train_gpt``, ``finetune_gpt``, ``load_base_gpt`` — lives
 in ``gpt_train``, as nanoGPT keeps model.py and train.py apart.
 """
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ..nn import transformer
+from ..nn.transformer import causal_attention
 
 
 # ---------------------------------------------------------------- the model
@@ -41,83 +45,27 @@ class GPTConfig:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
-def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     return_weights: bool = False):
-    """Causal scaled dot-product attention, written out.
-
-    ``q, k, v``: (..., T, d). Position t attends to positions ≤ t only:
-    ``softmax(q kᵀ / √d + M) v`` with ``M`` = −∞ above the diagonal. Equals
-    ``F.scaled_dot_product_attention(q, k, v, is_causal=True)``. With ``return_weights`` it
-    also returns the attention weights (..., T, T) (rows sum to 1; 03's attention viewer).
-    """
-    T, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
-    weights = scores.masked_fill(future, float("-inf")).softmax(dim=-1)
-    out = weights @ v
-    return (out, weights) if return_weights else out
-
-
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with separate ``q_proj``, ``k_proj``, ``v_proj`` and
-    ``out_proj`` layers (one Linear each, so LoRA can target them by name)."""
+class CausalSelfAttention(transformer.SelfAttention):
+    """The library's attention (``genlab.nn.transformer``) with the causal mask, sized by a
+    ``GPTConfig``: 03's learner builds the block from it, and LoRA finds ``q_proj`` / ``v_proj``."""
 
     def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.n_head, self.n_embd = config.n_head, config.n_embd
-        self.q_proj = nn.Linear(config.n_embd, config.n_embd)
-        self.k_proj = nn.Linear(config.n_embd, config.n_embd)
-        self.v_proj = nn.Linear(config.n_embd, config.n_embd)
-        self.out_proj = nn.Linear(config.n_embd, config.n_embd)
-        self.dropout = nn.Dropout(config.dropout)
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape  # (B, T, C) -> (B, n_head, T, C / n_head)
-        return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-
-    def forward(self, x: torch.Tensor, return_weights: bool = False):
-        """(B, T, C) -> (B, T, C); with ``return_weights`` also the weights (B, n_head, T, T).
-
-        Training uses torch's fused kernel; the weights come from ``causal_attention``, the
-        same maths written out (tested equal).
-        """
-        B, T, C = x.shape
-        q, k, v = self._heads(self.q_proj(x)), self._heads(self.k_proj(x)), self._heads(self.v_proj(x))
-        if return_weights:
-            y, weights = causal_attention(q, k, v, return_weights=True)
-        else:
-            y, weights = F.scaled_dot_product_attention(q, k, v, is_causal=True), None
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble the heads side by side
-        y = self.dropout(self.out_proj(y))
-        return (y, weights) if return_weights else y
+        super().__init__(config.n_embd, config.n_head, causal=True, dropout=config.dropout)
 
 
-class MLP(nn.Module):
-    """Position-wise feed-forward network: n_embd → 4·n_embd → GELU → n_embd."""
+class MLP(transformer.MLP):
+    """The library's feed-forward network, n_embd → 4·n_embd → GELU → n_embd, from a ``GPTConfig``."""
 
     def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
-        self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
-        self.dropout = nn.Dropout(config.dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        super().__init__(config.n_embd, activation="gelu", dropout=config.dropout)
 
 
-class Block(nn.Module):
-    """A pre-norm transformer block: ``x + attn(ln1(x))``, then ``x + mlp(ln2(x))``."""
+class Block(transformer.Block):
+    """The library's pre-norm block, causal, from a ``GPTConfig``: ``x + attn(ln1(x))``, then
+    ``x + mlp(ln2(x))`` (03's exercise; its tests compare the learner's block with this one)."""
 
     def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.n_embd)
-        self.attn = CausalSelfAttention(config)
-        self.ln2 = nn.LayerNorm(config.n_embd)
-        self.mlp = MLP(config)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
+        super().__init__(config.n_embd, config.n_head, causal=True, activation="gelu", dropout=config.dropout)
 
 
 class GPT(nn.Module):

@@ -11,7 +11,8 @@ discrete one.
 - **The loss.** ``sequence_vae_loss`` = token cross-entropy (PAD masked, summed per sequence) + β·KL.
 - **The model.** ``NetformerVAE``: a bidirectional Transformer encoder → (μ, log σ²), and a
   causal Transformer decoder that sees z at every position and is trained teacher-forced. The
-  blocks are 03's (``genlab.generative.gpt``), the Gaussian pieces 02's (``genlab.generative.vae``).
+  blocks are the library's one Transformer block (03's, ``genlab.nn.transformer.Block``; the
+  encoder's with ``causal=False`` and a PAD mask), the Gaussian pieces 02's (``genlab.generative.vae``).
 - **Training and evaluation.** ``train_netformer`` (through ``genlab.train.fit``, with the course's
   lr schedule and KL annealing as an ``on_step`` hook, ``KLAnnealing``), ``reconstruction_accuracy``
   (greedy decoding from μ, whole-sequence exact match), ``encode_mu`` and ``interpolate``.
@@ -31,6 +32,7 @@ from torch import nn
 
 from ..generative import gpt
 from ..generative.vae import gaussian_kl, reparameterize
+from ..nn.transformer import Block
 from ..train import History, fit, warmup_cosine
 from .space import OPS, Cell, Ops, to_ops
 
@@ -161,38 +163,11 @@ class NetformerConfig:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
 
-    @property
-    def blocks(self) -> gpt.GPTConfig:
-        return gpt.GPTConfig(vocab_size=self.vocab_size, block_size=self.max_len, n_layer=self.n_layer,
-                             n_head=self.n_head, n_embd=self.n_embd)
-
-
-class SelfAttention(gpt.CausalSelfAttention):
-    """03's attention without the causal mask: every token sees every non-PAD token."""
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        q, k, v = self._heads(self.q_proj(x)), self._heads(self.k_proj(x)), self._heads(self.v_proj(x))
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
-        return self.out_proj(y.transpose(1, 2).contiguous().view(B, T, C))
-
-
-class EncoderBlock(gpt.Block):
-    """03's pre-norm block with bidirectional, PAD-masked attention."""
-
-    def __init__(self, config: gpt.GPTConfig):
-        super().__init__(config)
-        self.attn = SelfAttention(config)
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), keep)
-        return x + self.mlp(self.ln2(x))
-
 
 class NetformerVAE(nn.Module):
-    """Encoder: embeddings → bidirectional blocks → all max_len outputs side by side (zeros at
-    PAD) → linear → (μ, log σ²). Decoder: embeddings + W·z at every position → causal blocks
-    (03's) → logits.
+    """Encoder: embeddings → bidirectional, PAD-masked blocks → all max_len outputs side by side
+    (zeros at PAD) → linear → (μ, log σ²). Decoder: embeddings + W·z at every position → causal
+    blocks → logits. Both are the library's one block (03's, ``genlab.nn.transformer.Block``).
 
     PyTorch's default initialisation, not GPT-2's N(0, 0.02): with such small weights the
     code z starts far below the reparameterisation noise and the decoder learns to ignore it.
@@ -202,12 +177,12 @@ class NetformerVAE(nn.Module):
         super().__init__()
         self.config = c = config
         self.enc_tok, self.enc_pos = nn.Embedding(c.vocab_size, c.n_embd), nn.Embedding(c.max_len, c.n_embd)
-        self.enc_blocks = nn.ModuleList(EncoderBlock(c.blocks) for _ in range(c.n_layer))
+        self.enc_blocks = nn.ModuleList(Block(c.n_embd, c.n_head, causal=False) for _ in range(c.n_layer))
         self.enc_ln = nn.LayerNorm(c.n_embd)
         self.to_latent = nn.Linear(c.max_len * c.n_embd, 2 * c.latent)
         self.dec_tok, self.dec_pos = nn.Embedding(c.vocab_size, c.n_embd), nn.Embedding(c.max_len, c.n_embd)
         self.from_latent = nn.Linear(c.latent, c.n_embd)
-        self.dec_blocks = nn.ModuleList(gpt.Block(c.blocks) for _ in range(c.n_layer))
+        self.dec_blocks = nn.ModuleList(Block(c.n_embd, c.n_head, causal=True) for _ in range(c.n_layer))
         self.dec_ln = nn.LayerNorm(c.n_embd)
         self.head = nn.Linear(c.n_embd, c.vocab_size)
 
