@@ -23,6 +23,22 @@ from torch import nn
 from ..nn.transformer import Transformer
 
 
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Cut (B, C, H, W) images into P×P patches: (B, N, C·P·P), N = (H/P)·(W/P) patches row by
+    row, each flattened channel first, then row, then column — the layout of a Conv2d weight
+    (width, C, P, P), so ``patchify(x, P) @ conv.weight.reshape(width, -1).T`` is ``PatchEmbedding``.
+    """
+    if not isinstance(patch_size, int) or patch_size < 1:
+        raise ValueError(f"patch_size must be a positive int, got {patch_size!r}")
+    if images.ndim != 4 or images.shape[-2] % patch_size or images.shape[-1] % patch_size:
+        raise ValueError(f"need (B, C, H, W) images with H and W multiples of patch_size={patch_size}, "
+                         f"got shape {tuple(images.shape)}")
+    B, C, H, W = images.shape
+    P = patch_size
+    patches = images.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5)  # (B, H/P, W/P, C, P, P)
+    return patches.reshape(B, (H // P) * (W // P), C * P * P)
+
+
 class PatchEmbedding(nn.Conv2d):
     """Cut images into ``patch_size``² squares and embed each: (B, C, H, W) → (B, N, width).
 
@@ -96,4 +112,4 @@ class VisionTransformer(nn.Module):
         return self.ln_post(x[:, 0]) @ self.proj        # the class token speaks for the image
 
 
-__all__ = ["PatchEmbedding", "conv_stem", "VisionTransformer"]
+__all__ = ["patchify", "PatchEmbedding", "conv_stem", "VisionTransformer"]
