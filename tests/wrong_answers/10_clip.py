@@ -116,26 +116,10 @@ EACH_ALONE = [
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
 ''')),
     dict(notebook=NB, grade_id="contrastive_loss", caught="visible",
-         mistake="the same direction twice: the transpose forgotten in the second term",
-         source=_loss('''    image_features = F.normalize(image_features, dim=-1)
-    text_features = F.normalize(text_features, dim=-1)
-    logits = logit_scale * image_features @ text_features.t()
-    labels = torch.arange(len(logits))
-    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits, labels)) / 2
-''')),
-    dict(notebook=NB, grade_id="contrastive_loss", caught="visible",
          mistake="logit_scale read as log(1/τ) and exponentiated again",
          source=_loss('''    image_features = F.normalize(image_features, dim=-1)
     text_features = F.normalize(text_features, dim=-1)
     logits = torch.as_tensor(logit_scale).exp() * image_features @ text_features.t()
-    labels = torch.arange(len(logits))
-    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
-''')),
-    dict(notebook=NB, grade_id="contrastive_loss", caught="visible",
-         mistake="logit_scale read as τ: the cosines divided by it",
-         source=_loss('''    image_features = F.normalize(image_features, dim=-1)
-    text_features = F.normalize(text_features, dim=-1)
-    logits = image_features @ text_features.t() / logit_scale
     labels = torch.arange(len(logits))
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
 ''')),
@@ -178,10 +162,6 @@ EACH_ALONE = [
     return patches.reshape(B, (H // P) * (W // P), C * P * P)
 ''')),
     dict(notebook=NB, grade_id="patchify", caught="visible",
-         mistake="reshape without the permute: the numbers of different patches mixed",
-         source=_patch(_CHECK + '''    return images.reshape(B, (H // P) * (W // P), C * P * P)
-''')),
-    dict(notebook=NB, grade_id="patchify", caught="visible",
          mistake="no ValueError for images that do not divide into patches",
          source=_patch('''    B, C, H, W = images.shape
     P = patch_size
@@ -213,11 +193,6 @@ EACH_ALONE = [
     dict(notebook=NB, grade_id="vit_block", caught="visible",
          mistake="a parallel block: the MLP reads the input, not the stream after attention",
          source=_block(_INIT, '''        return x + self.attn(self.ln1(x), mask) + self.mlp(self.ln2(x))
-''')),
-    dict(notebook=NB, grade_id="vit_block", caught="visible",
-         mistake="ln1 used before both sublayers",
-         source=_block(_INIT, '''        x = x + self.attn(self.ln1(x), mask)
-        return x + self.mlp(self.ln1(x))
 ''')),
     dict(notebook=NB, grade_id="vit_block", caught="visible",
          mistake="forward without the mask argument: cannot replace the library's block",
@@ -285,13 +260,6 @@ EACH_ALONE = [
     return ((similarity > 0).sum(dim=1) < k).double().mean().item()
 ''')),
     dict(notebook=NB, grade_id="recall_at_k", caught="hidden",
-         mistake="divides by the number of items instead of the number of queries",
-         source=_recall(_RECALL_CHECK + '''    n = similarity.shape[0]
-    own = similarity[torch.arange(n), torch.arange(n)]
-    higher = (similarity > own[:, None]).sum(dim=1)
-    return (higher < k).sum().item() / similarity.shape[1]
-''')),
-    dict(notebook=NB, grade_id="recall_at_k", caught="hidden",
          mistake="topk(k) without capping k at the number of items",
          source=_recall(_RECALL_CHECK + '''    n = similarity.shape[0]
     top = similarity.topk(k, dim=1).indices
@@ -333,15 +301,6 @@ EACH_ALONE = [
          mistake="ignores loss_fn and calls the notebook's contrastive_loss",
          source=_step('''    optimizer.zero_grad()
     loss = contrastive_loss(model.encode_image(images), model.encode_text(tokens), model.scale())
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-''')),
-    dict(notebook=NB, grade_id="train_step", caught="visible",
-         mistake="the model's logits (already scaled cosines) given to the loss as features",
-         source=_step('''    optimizer.zero_grad()
-    logits_per_image, logits_per_text = model(images, tokens)
-    loss = loss_fn(logits_per_image, logits_per_text, model.scale())
     loss.backward()
     optimizer.step()
     return loss.item()
