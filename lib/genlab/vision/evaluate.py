@@ -11,7 +11,7 @@ in 10_clip (whose exercises rebuild these), reused by 11_clip_applications.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
