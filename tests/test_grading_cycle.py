@@ -18,6 +18,7 @@ hidden-test region or not), not from a second execution.
 """
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def graded(request, tmp_path_factory, course_build):
     """One autograde run per assignment with the students model, blank and the wrong answers
     (one student "wrong", or one per wrong answer), on the test run's one build of the course."""
     a = request.param
+    once = Path(os.environ["GENLAB_TEST_HOME"]) / f"graded-{a.name}"   # one folder for all workers
+    assert not once.exists(), (f"{a.name} is graded a second time in this run: its tests were split across "
+                               "workers (is --dist loadgroup grouping? pytest-xdist #1386)")
+    once.touch()
     run = GradingRun(a, tmp_path_factory.mktemp(f"grade-{a.name}"),
                      built=(course_build, course_build.parent / "gradebooks" / f"{a.name}.db"))
     run.submit("model", run.answered())
