@@ -36,6 +36,7 @@ from string import Formatter
 import numpy as np
 import torch
 
+from ..metrics.geo import unit_vectors   # also importable from here, as before
 from .shapes import _as_rng, _check_n
 from .words import WordTokenizer, fix_articles, split_words
 
@@ -64,12 +65,6 @@ _CHUNK = 512
 # materials of a photo's pixels; a palette per photo gives their colours
 SKY, CLOUD, ROCK, SNOWCAP, TREE, WALL, WINDOW, SEA, TERRAIN = 0, 1, 2, 3, 4, 5, 7, 8, 9   # WALL: 5 and 6
 MATERIALS = TERRAIN + len(TERRAINS)
-
-
-def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """(N, 3) points on the unit sphere for latitudes and longitudes in degrees."""
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], -1)
 
 
 def angular_distance(lat1, lon1, lat2, lon2) -> np.ndarray:
