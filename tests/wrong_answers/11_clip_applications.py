@@ -150,6 +150,12 @@ EACH_ALONE = [
     c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(l2 - l1)
     return 6371.0088 * np.arccos(np.clip(c, -1, 1))
 ''')),
+    dict(notebook=NB, grade_id="geo", caught="hidden",
+         mistake="haversine: works on whatever comes in, so tensors in give a float32 tensor out",
+         source=_geo(haversine='''    p1, l1, p2, l2 = (v * np.pi / 180 for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+''')),
     dict(notebook=NB, grade_id="geo", caught="visible",
          mistake="locate: averages the numbers of degrees (the date line's mean becomes 0°)",
          source=_geo(locate='''    lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
