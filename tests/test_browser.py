@@ -64,6 +64,11 @@ def page(lab):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(MINUTE)
+        # what the page logs as an error: a failing JupyterLab extension shows up here (catboost and
+        # plotly install their own extensions next to nbgrader's and ipywidgets')
+        page.console_errors = []
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+        page.on("pageerror", lambda err: page.console_errors.append(f"uncaught: {err}"))
         try:
             yield page
         finally:
@@ -187,5 +192,7 @@ def test_a_learner_works_through_00_orientation_in_jupyterlab(lab, page):
     page.screenshot(path=SHOTS / "5-validate-passed.png")
     assert "Success! Your notebook passes all the tests." in verdict, verdict[:500]
     close_dialog(page)
+    print("console errors:", page.console_errors)
+    assert not page.console_errors, page.console_errors[:5]
     saved = (lab.root / NOTEBOOK).read_text()
     assert "torch.exp(x - m)" in saved and "torch.exp(x - m)" not in (ROOT / "course" / NOTEBOOK).read_text()

@@ -11,6 +11,7 @@ from genlab.data import (PlacesWorld, ShapesWorld, WordTokenizer, blur, contrast
                          exposure, jpeg, laplacian_variance, mos, noise, quality_dataset)
 from genlab.data import distortions as D
 from genlab.data import places as P
+from genlab.metrics.geo import haversine_km
 from genlab.data import shapes as S
 
 
@@ -188,17 +189,43 @@ def test_places_look_is_smooth_and_continuous_on_the_sphere(places):
     assert step < 0.25 * jump, (step, jump)
 
 
-def test_unindexed_places_are_outside_the_index_and_look_unlike_it(places):
+def test_unindexed_places_are_outside_the_index_and_break_its_rules(places):
     index = places.sample(600, seed=0)
     assert (places.reserved_distance(index.lat.numpy(), index.lon.numpy()) > P.RESERVED_RADIUS).all()
     away = places.unindexed_places(60, seed=1)
     assert (places.reserved_distance(away.lat.numpy(), away.lon.numpy()) < P.RESERVED_RADIUS).all()
-    fresh = places.sample(60, seed=2)
-    # nearest-neighbour distance on 4×4 colour grids (raw pixels are dominated by layout)
-    grid = lambda b: torch.nn.functional.avg_pool2d(b.images, 8).flatten(1)  # noqa: E731
-    nn = lambda q: torch.cdist(grid(q), grid(index)).min(1).values.mean()  # noqa: E731
-    assert nn(away) > 1.5 * nn(fresh), (nn(away), nn(fresh))
-    assert all("red" in c or "city" in c or "town" in c for c in away.captions)
+    # the rule they break: snow beside a warm sea. Indexed places with snow are cold; theirs are not
+    inside = places.look(away.lat.numpy(), away.lon.numpy())
+    assert (inside.alien > 0.9 * P.ALIEN).all() and (inside.snow > 0.9 * P.ALIEN).all()
+    grid = places.look(*places.sites(4000, seed=2))
+    snowy = grid.snow > 0.3
+    assert snowy.any() and grid.temperature[snowy].max() < 0.5 < inside.temperature.min()
+
+
+def test_site_photos_share_a_scene_and_stay_near_their_site(places):
+    lat, lon = places.sites(20, seed=4)
+    batch = places.site_photos(lat, lon, 3, seed=5, spread_km=0.5, first_id=100)
+    assert batch.site.tolist() == [100 + i // 3 for i in range(60)]
+    km = haversine_km(batch.lat.numpy(), batch.lon.numpy(), np.repeat(lat, 3), np.repeat(lon, 3))
+    assert km.max() <= 0.5 + 1e-6 and km.mean() > 0.1
+    same = places._layout(2, None, np.array([100, 100]))
+    other = places._layout(2, None, np.array([100, 101]))
+    assert all(np.array_equal(v[0], v[1]) for v in same.values())
+    assert not np.array_equal(other["patches"][0], other["patches"][1])
+    # photos of one site differ (day, framing) but stay closer than photos of nearby sites
+    # whose look is nearly the same: the scene, not the region, makes them alike
+    pooled = torch.nn.functional.avg_pool2d(batch.images, 4).flatten(1)
+    d = torch.cdist(pooled, pooled)
+    site = batch.site
+    within = d[(site[:, None] == site[None]) & ~torch.eye(60, dtype=bool)].mean()
+    between = d[site[:, None] != site[None]].mean()
+    assert within < between, (within, between)
+    sub = batch[torch.arange(3)]
+    assert len(sub) == 3 and sub.captions == batch.captions[:3] and sub.site.tolist() == [100] * 3
+    with pytest.raises(ValueError, match="site"):
+        places.photos(lat[:2], lon[:2], site=np.array([1.5, 2.0]))
+    with pytest.raises(ValueError, match="per_site"):
+        places.site_photos(lat, lon, 0)
 
 
 def test_places_captions_vary_and_describe_the_look(places):

@@ -21,8 +21,9 @@ Each photo adds its own jitter: season, horizon height, camera exposure, where t
 ground and the buildings fall, pixel noise. Captions name what a photo shows
 ("a snowy harbour town under a grey sky", "a sandy beach under a bright sky").
 
-Outliers: a few *reserved regions* (spherical caps) hold a red desert crowded with towers, a
-mix that occurs nowhere else. ``sample`` never draws from them, so an index built from it has
+Outliers: a few *reserved regions* (spherical caps) in the warm latitudes are under snow beside
+a warm turquoise sea and a deep tropical sky: each ingredient is common, the mix occurs nowhere
+else (snow elsewhere comes with cold water and pale or grey skies). ``sample`` never draws from them, so an index built from it has
 never seen such a place; ``unindexed_places`` draws only from them. ``corrupt`` makes far-off
 outliers (noise, blank, shuffled patches).
 """
@@ -35,18 +36,19 @@ from string import Formatter
 import numpy as np
 import torch
 
+from ..metrics.geo import unit_vectors   # also importable from here, as before
 from .shapes import _as_rng, _check_n
 from .words import WordTokenizer, fix_articles, split_words
 
-TERRAINS = ("snow", "rock", "sand", "red sand", "forest", "grass", "earth")   # ground classes
+TERRAINS = ("snow", "rock", "sand", "forest", "grass", "earth")   # ground classes
 _TERRAIN_RGB = np.array([(0.92, 0.94, 0.97), (0.48, 0.45, 0.42), (0.87, 0.78, 0.52),
-                         (0.80, 0.36, 0.20), (0.13, 0.33, 0.14), (0.40, 0.62, 0.24),
+                         (0.13, 0.33, 0.14), (0.40, 0.62, 0.24),
                          (0.55, 0.45, 0.32)], np.float32)
 _WATER_RGB = np.array([(0.12, 0.24, 0.40), (0.10, 0.55, 0.66)], np.float32)   # cold, warm
 _SKY_RGB = np.array([(0.70, 0.76, 0.84), (0.28, 0.52, 0.92), (0.62, 0.64, 0.68)],  # pale, deep, grey
                     np.float32)
 
-ADJECTIVES = ("snowy", "rocky", "sandy", "red", "green", "dry")
+ADJECTIVES = ("snowy", "rocky", "sandy", "green", "dry")
 QUALIFIERS = ("harbour", "mountain", "desert", "forest")   # for towns and cities
 NOUNS = ("city", "town", "beach", "coast", "mountain", "forest", "desert", "meadow", "plain")
 SKIES = ("bright", "grey", "pale", "dark")
@@ -55,19 +57,14 @@ TEMPLATES = ("a {adjective} {noun}", "a {adjective} {noun} under a {sky} sky",
 FULL_TEMPLATE = TEMPLATES[1]
 
 LAND_FRACTION = 0.4
-RESERVED_REGIONS = 4          # caps of the unindexed red-desert towns
+RESERVED_REGIONS = 4          # caps of unindexed places: tropical snow
 RESERVED_RADIUS = 9.0         # degrees
+ALIEN = 0.35                  # how strongly the reserved regions break the rules (0: not at all)
 _MARGIN = 3.0                 # degrees kept clear between the index and a reserved cap
 _CHUNK = 512
 # materials of a photo's pixels; a palette per photo gives their colours
 SKY, CLOUD, ROCK, SNOWCAP, TREE, WALL, WINDOW, SEA, TERRAIN = 0, 1, 2, 3, 4, 5, 7, 8, 9   # WALL: 5 and 6
 MATERIALS = TERRAIN + len(TERRAINS)
-
-
-def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """(N, 3) points on the unit sphere for latitudes and longitudes in degrees."""
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], -1)
 
 
 def angular_distance(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -122,8 +119,7 @@ class PlaceLook:
         rest = rest * (1 - self.sand)
         forest, grass = rest * self.forest, rest * (self.vegetation - self.forest)
         earth = rest * (1 - self.vegetation)
-        return np.stack([self.snow, rock, sand * (1 - self.alien), sand * self.alien,
-                         forest, grass, earth], -1)
+        return np.stack([self.snow, rock, sand, forest, grass, earth], -1)
 
     def mean_colour(self) -> np.ndarray:
         """(N, 3) the expected mean colour of a photo here (sky ≈ 42 % of the frame; skyline
@@ -152,9 +148,20 @@ class PlacesBatch:
     season: torch.Tensor
     captions: list[str]
     tokens: torch.Tensor
+    site: torch.Tensor | None = None   # (N,) int64 scene ids, when the photos were taken at sites
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def __getitem__(self, index) -> "PlacesBatch":
+        """A sub-batch: ``batch[idx]`` with a slice, a boolean mask or int indices."""
+        idx = torch.as_tensor(index) if not isinstance(index, slice) else index
+        if isinstance(idx, torch.Tensor) and idx.ndim == 0:
+            raise ValueError("index a PlacesBatch with a slice, a mask or a 1-D array of indices")
+        rows = range(len(self))[idx] if isinstance(idx, slice) else torch.arange(len(self))[idx].tolist()
+        pick = lambda t: None if t is None else t[idx]   # noqa: E731
+        return PlacesBatch(self.images[idx], self.lat[idx], self.lon[idx], self.season[idx],
+                           [self.captions[i] for i in rows], self.tokens[idx], pick(self.site))
 
     def __repr__(self) -> str:
         return f"PlacesBatch(images={tuple(self.images.shape)}, captions[0]={self.captions[0]!r})"
@@ -171,10 +178,11 @@ def _interpolation(n_out: int, n_in: int) -> np.ndarray:
     return m
 
 
-def _smooth_noise(rng: np.random.Generator, n: int, shape: tuple[int, int], size: int) -> np.ndarray:
-    """(n, size, size) smooth random patches: uniform noise on a coarse grid, interpolated."""
+def _smooth_noise(rng: np.random.Generator, n: int, shape: tuple[int, int], size: int,
+                  width: int | None = None) -> np.ndarray:
+    """(n, size, width) smooth random patches: uniform noise on a coarse grid, interpolated."""
     low = rng.random((n, *shape), dtype=np.float32)
-    return _interpolation(size, shape[0]) @ low @ _interpolation(size, shape[1]).T
+    return _interpolation(size, shape[0]) @ low @ _interpolation(width or size, shape[1]).T
 
 
 class PlacesWorld:
@@ -187,6 +195,7 @@ class PlacesWorld:
         if not isinstance(image_size, int) or image_size < 16:
             raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
         self.seed, self.image_size, self.context_length = seed, image_size, context_length
+        self.pan = image_size // 4   # how far the camera may turn, in pixels either way
         rng = np.random.default_rng([seed, 1])
         self._continents, self._hills = _Field(rng, 2.2), _Field(rng, 6.0)
         self._moisture, self._warmth, self._towns = _Field(rng, 3.5), _Field(rng, 4.0), _Field(rng, 5.0)
@@ -255,13 +264,13 @@ class PlacesWorld:
         decl = 0.0 if season is None else 23.44 * np.sin(2 * np.pi * (s - 0.22))
         noon = np.clip(90 - np.abs(lat - decl), 0, 90)
         brightness = 0.55 + 0.45 * np.sin(np.radians(noon))
-        # the reserved regions: a red desert crowded with towers under a clear sky
-        alien = _sigmoid((RESERVED_RADIUS - self.reserved_distance(lat, lon)) / 1.0)
+        # the reserved regions: snow under a clear tropical sky, beside a warm sea
+        alien = ALIEN * _sigmoid((RESERVED_RADIUS - self.reserved_distance(lat, lon)) / 1.0)
         keep = 1 - alien
-        water, relief, snow, rock = water * keep, relief * keep, snow * keep, rock * keep
-        vegetation, forest, cloud = vegetation * keep, forest * keep, cloud * keep
-        sand, towns = sand * keep + alien, towns * keep + alien
-        polar = np.cos(la)[:, None] ** 2
+        snow = snow * keep + alien
+        rock, sand, vegetation, forest, cloud = rock * keep, sand * keep, vegetation * keep, forest * keep, cloud * keep
+        temp = temp * keep + alien            # the sea's colour: warm
+        polar = np.maximum(np.cos(la), alien)[:, None] ** 2
         sky = _SKY_RGB[0] * (1 - polar) + _SKY_RGB[1] * polar
         sky = (sky * (1 - cloud[:, None]) + _SKY_RGB[2] * cloud[:, None]) * brightness[:, None]
         return PlaceLook(e, water, relief, snow, rock, sand, vegetation, forest, towns, cloud,
@@ -272,13 +281,13 @@ class PlacesWorld:
                  template: str | None = None) -> list[str]:
         """A caption per photo from its look: template ``TEMPLATES[choice[i]]`` or ``template``."""
         g = look.ground()
-        snow, rock, sand, red, forest, grass = g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 4], g[:, 5]
-        adjective = np.select([red > 0.35, snow > 0.4, sand > 0.4, rock > 0.4, forest + grass > 0.5],
-                              [3, 0, 2, 1, 4], 5)
-        qualifier = np.select([look.water > 0.3, look.relief > 0.5, sand + red > 0.4, forest > 0.4],
+        snow, rock, sand, forest, grass = g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 4]
+        adjective = np.select([snow > 0.4, sand > 0.4, rock > 0.4, forest + grass > 0.5],
+                              [0, 2, 1, 3], 4)
+        qualifier = np.select([look.water > 0.3, look.relief > 0.5, sand > 0.4, forest > 0.4],
                               [0, 1, 2, 3], -1)
         noun = np.select([look.towns > 0.55, look.towns > 0.3, (look.water > 0.3) & (sand > 0.3),
-                          look.water > 0.3, look.relief > 0.5, forest > 0.4, sand + red > 0.4,
+                          look.water > 0.3, look.relief > 0.5, forest > 0.4, sand > 0.4,
                           grass > 0.35], [0, 1, 2, 3, 4, 5, 6, 7], 8)
         sky = np.select([look.brightness < 0.72, look.cloud > 0.5, np.abs(lat) > 55], [3, 1, 2], 0)
         out = []
@@ -293,9 +302,10 @@ class PlacesWorld:
 
     # ---- photos
     def photos(self, lat, lon, seed: int | np.random.Generator | None = None,
-               template: str | None = None) -> PlacesBatch:
-        """Photos taken at the given locations (degrees), one each, with random season, horizon,
-        exposure and layout."""
+               template: str | None = None, site=None) -> PlacesBatch:
+        """Photos taken at the given locations (degrees), one each, with random season, clouds,
+        exposure and layout. ``site``: (N,) non-negative int ids; photos with one id show one
+        scene (the same ridge, trees, buildings and ground), as photos of one place do."""
         lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
         if lat.ndim != 1 or lat.shape != lon.shape or len(lat) == 0:
             raise ValueError(f"lat and lon must be 1-D, of one non-zero length, got {lat.shape} and "
@@ -304,6 +314,11 @@ class PlacesWorld:
             names = {f for _, f, _, _ in Formatter().parse(template) if f is not None}
             if not names or not names <= {"adjective", "noun", "sky"}:
                 raise ValueError(f"template {template!r} must name some of {{adjective}}, {{noun}}, {{sky}}")
+        if site is not None:
+            site = np.asarray(site)
+            if site.shape != lat.shape or not np.issubdtype(site.dtype, np.integer) or site.min() < 0:
+                raise ValueError(f"site must hold one non-negative int id per photo ({len(lat)}), got "
+                                 f"{site.dtype} of shape {site.shape}")
         rng = _as_rng(seed, self.rng)
         n, side = len(lat), self.image_size
         season = rng.random(n)
@@ -313,30 +328,61 @@ class PlacesWorld:
         for lo in range(0, n, _CHUNK):
             sl = slice(lo, lo + _CHUNK)
             look = self.look(lat[sl], lon[sl], season[sl])
-            images[sl] = self._render(rng, look)
+            layout = self._layout(len(look.water), rng, None if site is None else site[sl])
+            images[sl] = self._render(rng, look, layout)
             captions += self.describe(look, lat[sl], choice[sl], template)
         wrap = (lon + 180) % 360 - 180
         return PlacesBatch(torch.from_numpy(images), torch.from_numpy(lat), torch.from_numpy(wrap),
                            torch.from_numpy(season), captions,
-                           self.tokenizer.encode(captions, self.context_length))
+                           self.tokenizer.encode(captions, self.context_length),
+                           None if site is None else torch.from_numpy(site.astype(np.int64)))
 
-    def _render(self, rng: np.random.Generator, look: PlaceLook) -> np.ndarray:
-        """Photos of ``look``: a map of material ids per pixel, then one palette look-up."""
-        n, side = len(look.water), self.image_size
+    def _layout(self, n: int, rng: np.random.Generator | None, site: np.ndarray | None) -> dict:
+        """The random draws that fix a scene's layout — horizon, ridge, trees, buildings, ground
+        patches, the palette's jitter —: from ``rng`` for each photo, or, when ``site`` ids are
+        given, from a stream of the site's own, so every photo of one site shows one scene."""
+        wide = self.image_size + 2 * self.pan
+        blocks = wide // 3 + 2
+
+        def draw(g: np.random.Generator, m: int) -> dict:
+            return {"horizon": g.uniform(-0.07, 0.07, m),
+                    "ridge_f": g.uniform((0.6, 2.0), (1.6, 4.0), (m, 2)).astype(np.float32),
+                    "ridge_phase": g.uniform(0, 2 * np.pi, (m, 2)).astype(np.float32),
+                    "tree_h": g.uniform(1.0, 4.5, (m, 1, wide // 2)).astype(np.float32),
+                    "tree_u": g.random((m, 1, wide // 2), dtype=np.float32),
+                    "offset": g.integers(0, 3, (m, 1, 1)),
+                    "block_u": g.random((m, blocks), dtype=np.float32),
+                    "tall": g.uniform(0.15, 0.35, (m, blocks)),
+                    "wall": g.integers(0, 2, (m, blocks), dtype=np.uint8),
+                    "patches": g.random((m, 6, 10), dtype=np.float32),
+                    "tint": g.uniform(0.9, 1.08, (m, 1, 1)) * g.uniform(0.97, 1.03, (m, 1, 3))}
+
+        if site is None:
+            return draw(rng, n)
+        ids, where = np.unique(site, return_inverse=True)
+        per_site = [draw(np.random.default_rng([self.seed, 3, int(i)]), 1) for i in ids]
+        return {k: np.concatenate([d[k] for d in per_site])[where] for k in per_site[0]}
+
+    def _render(self, rng: np.random.Generator, look: PlaceLook, layout: dict) -> np.ndarray:
+        """Photos of ``look`` with scene ``layout``: a map of material ids per pixel, then one
+        palette look-up. The scene is drawn ``pan`` pixels wider on each side than the photo, which
+        frames a part of it. What changes from photo to photo of one scene — where the camera
+        points, clouds, a small tilt of the horizon, the waves, the exposure, sensor noise — comes
+        from ``rng``."""
+        n, side, wide = len(look.water), self.image_size, self.image_size + 2 * self.pan
         ys = np.arange(side, dtype=np.float32)[None, :, None]           # (1, S, 1)
-        xs = np.arange(side)[None, None, :]                             # (1, 1, S)
+        xs = np.arange(wide)[None, None, :]                             # (1, 1, W)
         col = lambda a: np.asarray(a, np.float32)[:, None, None]       # noqa: E731  (N,) → (N,1,1)
-        horizon = col(0.42 + rng.uniform(-0.08, 0.08, n)) * side
+        horizon = col(0.42 + layout["horizon"] + rng.uniform(-0.015, 0.015, n)) * side
         above = ys < horizon                                             # (N, S, 1)
         height = horizon - ys                                            # pixels above the horizon
-        mat = np.where(above, SKY, SEA).astype(np.uint8) * np.ones((1, 1, side), np.uint8)
+        mat = np.where(above, SKY, SEA).astype(np.uint8) * np.ones((1, 1, wide), np.uint8)
 
         # clouds: smooth blobs in the upper sky, as many as the place is cloudy
-        clouds = (_smooth_noise(rng, n, (6, 4), side) < 0.7 * col(look.cloud)) & (ys < 0.8 * horizon)
+        clouds = (_smooth_noise(rng, n, (6, 6), side, wide) < 0.7 * col(look.cloud)) & (ys < 0.8 * horizon)
         mat[clouds] = CLOUD
         # mountains: a ridge as high as the relief, snow-capped when cold
-        f = rng.uniform((0.6, 2.0), (1.6, 4.0), (n, 2)).astype(np.float32)
-        phase = rng.uniform(0, 2 * np.pi, (n, 2)).astype(np.float32)
+        f, phase = layout["ridge_f"], layout["ridge_phase"]
         x = xs.astype(np.float32) / side
         ridge = (0.55 + 0.3 * np.sin(2 * np.pi * f[:, :1, None] * x + phase[:, :1, None])
                  + 0.15 * np.sin(2 * np.pi * f[:, 1:, None] * x + phase[:, 1:, None]))
@@ -345,34 +391,37 @@ class PlacesWorld:
         mat[mountain] = ROCK
         mat[mountain & (height > ridge * (0.75 - 0.5 * col(look.snow)))] = SNOWCAP
         # trees along the horizon, then buildings in blocks of 3 columns, with lit windows
-        tree = rng.uniform(1.0, 4.5, (n, 1, side // 2)).astype(np.float32)
-        tree *= rng.random((n, 1, side // 2), dtype=np.float32) < 1.2 * col(look.forest)
+        tree = layout["tree_h"] * (layout["tree_u"] < 1.2 * col(look.forest))
         mat[above & (height < np.repeat(tree, 2, 2))] = TREE             # two pixels wide
-        offset = rng.integers(0, 3, (n, 1, 1))
+        offset = layout["offset"]
         block = ((xs + offset) // 3)[:, 0]                               # (N, S)
-        blocks = side // 3 + 2
-        present = rng.random((n, blocks), dtype=np.float32) < 1.1 * look.towns[:, None]
-        tall = rng.uniform(0.15, 0.35, (n, blocks)) + 0.45 * look.towns[:, None] + 0.15 * look.alien[:, None]
+        present = layout["block_u"] < 1.1 * look.towns[:, None]
+        tall = layout["tall"] + 0.45 * look.towns[:, None]
         top = np.take_along_axis(present * tall * side * 0.42, block, 1)[:, None]
-        wall = WALL + np.take_along_axis(rng.integers(0, 2, (n, blocks), dtype=np.uint8), block, 1)[:, None]
+        wall = WALL + np.take_along_axis(layout["wall"], block, 1)[:, None]
         building = above & (height < top)
         window = ((xs + offset) % 3 == 1) & (height.astype(int) % 3 == 1) & (height > 1)
         mat = np.where(building, np.where(window, WINDOW, wall), mat)
         # ground: sea from the horizon down, then patches of land in the terrain's shares
         below = ~above
         land = below & (ys - horizon >= col(look.water) * (side - horizon) * 1.05)
-        patches = _smooth_noise(rng, n, (6, 8), side).reshape(n, -1)
+        patches = (_interpolation(side, 6) @ layout["patches"] @ _interpolation(wide, 10).T).reshape(n, -1)
         # per-image quantiles, so each terrain covers its share of the frame
         cuts = np.cumsum(look.ground(), 1)[:, :-1]
-        at = np.minimum(cuts * side * side, side * side - 1).astype(int)
+        at = np.minimum(cuts * side * wide, side * wide - 1).astype(int)
         level = np.take_along_axis(np.sort(patches, 1), at, 1)
         terrain = np.full(patches.shape, TERRAIN, np.uint8)
         for k in range(cuts.shape[1]):
             terrain += patches > level[:, k:k + 1]
-        mat = np.where(land, terrain.reshape(n, side, side), mat)
+        mat = np.where(land, terrain.reshape(n, side, wide), mat)
+        # the camera frames side × side pixels of the scene
+        left = rng.integers(0, 2 * self.pan + 1, n)[:, None, None] + np.arange(side)
+        mat = np.take_along_axis(mat, np.broadcast_to(left, (n, side, side)), 2)
+        mirror = rng.random(n) < 0.5      # or from the other side
+        mat[mirror] = mat[mirror, :, ::-1]
 
         # colours: one palette per photo, shading for the sky's gradient and the waves
-        palette = self._palette(rng, look).transpose(0, 2, 1)           # (N, 3, MATERIALS)
+        palette = self._palette(look, layout["tint"]).transpose(0, 2, 1)   # (N, 3, MATERIALS)
         img = np.take_along_axis(palette, mat.reshape(n, 1, -1), 2).reshape(n, 3, side, side)
         t = np.clip(ys / horizon, 0, 1)
         waves = 1 + 0.08 * np.sin(ys * 2.1 + col(rng.uniform(0, 6.3, n)))
@@ -383,8 +432,8 @@ class PlacesWorld:
         return np.clip(img, 0, 1)
 
     @staticmethod
-    def _palette(rng: np.random.Generator, look: PlaceLook) -> np.ndarray:
-        """(N, MATERIALS, 3) colours of each photo's materials, with a little jitter."""
+    def _palette(look: PlaceLook, tint: np.ndarray) -> np.ndarray:
+        """(N, MATERIALS, 3) colours of each photo's materials, the solid ones ``tint``ed (N, 1, 3)."""
         n = len(look.water)
         pal = np.empty((n, MATERIALS, 3), np.float32)
         pal[:, SKY] = look.sky
@@ -398,7 +447,7 @@ class PlacesWorld:
         warm = np.clip(look.temperature, 0, 1)[:, None]
         pal[:, SEA] = _WATER_RGB[0] * (1 - warm) + _WATER_RGB[1] * warm
         pal[:, TERRAIN:] = _TERRAIN_RGB
-        pal[:, ROCK:] *= rng.uniform(0.9, 1.08, (n, 1, 1)) * rng.uniform(0.97, 1.03, (n, 1, 3))
+        pal[:, ROCK:] *= tint
         return np.clip(pal, 0, 1)
 
     # ---- sampling
@@ -425,6 +474,32 @@ class PlacesWorld:
         rng = _as_rng(seed, self.rng)
         lat, lon = self._locations(rng, n, reserved=False)
         return self.photos(lat, lon, rng, template)
+
+    def sites(self, n: int, seed: int | np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(lat, lon) of ``n`` sites — places people photograph —, uniform over land and shore,
+        outside the reserved regions."""
+        _check_n(n)
+        return self._locations(_as_rng(seed, self.rng), n, reserved=False)
+
+    def site_photos(self, lat, lon, per_site: int, seed: int | np.random.Generator | None = None,
+                    spread_km: float = 0.5, first_id: int = 0, template: str | None = None) -> PlacesBatch:
+        """``per_site`` photos at each site (lat, lon): each taken up to ``spread_km`` from it, on
+        its own day (season, clouds, exposure), all showing the site's one scene. Site ``i`` has id
+        ``first_id + i`` (``batch.site``); photos are grouped by site."""
+        lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+        if not isinstance(per_site, (int, np.integer)) or per_site < 1:
+            raise ValueError(f"per_site must be a positive int, got {per_site!r}")
+        if spread_km < 0:
+            raise ValueError(f"spread_km must be >= 0, got {spread_km}")
+        rng = _as_rng(seed, self.rng)
+        site = np.repeat(np.arange(len(lat)) + first_id, per_site)
+        # a uniform point in a small disc: offsets in km → degrees (1° of latitude ≈ 111.2 km)
+        r = spread_km * np.sqrt(rng.random(len(site)))
+        bearing = rng.uniform(0, 2 * np.pi, len(site))
+        plat = np.clip(np.repeat(lat, per_site) + r * np.cos(bearing) / 111.2, -90, 90)
+        coslat = np.maximum(np.cos(np.radians(plat)), 1e-3)
+        plon = np.repeat(lon, per_site) + r * np.sin(bearing) / (111.2 * coslat)
+        return self.photos(plat, plon, rng, template, site=site)
 
     def unindexed_places(self, n: int, seed: int | np.random.Generator | None = None,
                          template: str | None = None) -> PlacesBatch:

@@ -1,13 +1,17 @@
 """Vision models, one idea per file: ``vit`` — the Vision Transformer and its patch embedding —,
 ``clip`` — the dual encoder, its contrastive loss and presets — (10_clip), ``evaluate`` — zero-shot
-classification, recall@k and the training step — (10_clip), and ``checkpoint`` —
-OpenAI CLIP weights in and out, never downloaded (10_clip, 11_clip_applications).
+classification, recall@k and the training step — (10_clip), ``checkpoint`` —
+OpenAI CLIP weights in and out, never downloaded (10_clip, 11_clip_applications) — and ``search``
+— exact cosine top-k search, k-NN and Mahalanobis outlier scores, an approximate index's recall —
+(11_clip_applications).
 """
 from .checkpoint import BLOCK_NAMES, from_openai_state_dict, load_clip_checkpoint, openai_config, to_openai_state_dict
 from .clip import CLIP, PRESETS, CLIPConfig, build_clip, contrastive_loss
 from .evaluate import recall_at_k, train_step, zero_shot_predict, zero_shot_weights
+from .search import Mahalanobis, cosine_topk, knn_outlier_score, neighbour_recall
 from .vit import PatchEmbedding, VisionTransformer, conv_stem, patchify
 
 __all__ = ["patchify", "PatchEmbedding", "VisionTransformer", "conv_stem", "CLIPConfig", "CLIP", "PRESETS", "build_clip",
            "contrastive_loss", "BLOCK_NAMES", "from_openai_state_dict", "to_openai_state_dict", "openai_config",
-           "load_clip_checkpoint", "zero_shot_weights", "zero_shot_predict", "recall_at_k", "train_step"]
+           "load_clip_checkpoint", "zero_shot_weights", "zero_shot_predict", "recall_at_k", "train_step",
+           "cosine_topk", "knn_outlier_score", "Mahalanobis", "neighbour_recall"]
