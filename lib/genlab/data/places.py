@@ -17,15 +17,20 @@ date line and at the poles:
 - the *sky* is deeper blue in the tropics, paler towards the poles, grey when it is wet and
   dim when the noon sun is low (winter at high latitudes).
 
-Each photo adds its own jitter: season, horizon height, camera exposure, where the patches of
-ground and the buildings fall, pixel noise. Captions name what a photo shows
+A photo shows a *scene*: a horizon, a ridge, trees, buildings and patches of ground, drawn
+``pan`` pixels wider than the frame. ``sites`` and ``site_photos`` give places that are
+photographed many times: every photo of one site shows the site's one scene (its layout comes
+from a random stream of the site's own), on its own day — season, clouds, exposure, sensor
+noise —, framed a little left or right and, half of the time, from the other side (mirrored).
+Without a site, each photo gets a scene of its own. Captions name what a photo shows
 ("a snowy harbour town under a grey sky", "a sandy beach under a bright sky").
 
-Outliers: a few *reserved regions* (spherical caps) in the warm latitudes are under snow beside
-a warm turquoise sea and a deep tropical sky: each ingredient is common, the mix occurs nowhere
-else (snow elsewhere comes with cold water and pale or grey skies). ``sample`` never draws from them, so an index built from it has
-never seen such a place; ``unindexed_places`` draws only from them. ``corrupt`` makes far-off
-outliers (noise, blank, shuffled patches).
+Outliers: a few *reserved regions* (spherical caps) in the warm latitudes are partly under snow
+(``ALIEN``) beside a warm turquoise sea and under a deep tropical sky: each ingredient is common,
+the mix occurs nowhere else (snow elsewhere comes with cold water and pale or grey skies).
+``sample`` and ``sites`` never draw from them, so an index built from them has never seen such a
+place; ``unindexed_places`` draws only from them. ``corrupt`` makes far-off outliers (noise,
+blank, shuffled patches).
 """
 from __future__ import annotations
 
