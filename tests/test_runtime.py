@@ -182,6 +182,18 @@ def test_setup_applies_the_policy_and_seeds(monkeypatch, capsys):
         torch.set_num_threads(before)
 
 
+def test_use_threads_sets_faiss_too_once_it_is_imported():
+    faiss = pytest.importorskip("faiss")
+    before, faiss_before = torch.get_num_threads(), faiss.omp_get_max_threads()
+    try:
+        for n in (1, 2):
+            runtime.use_threads(n)
+            assert torch.get_num_threads() == n and faiss.omp_get_max_threads() == n
+    finally:
+        torch.set_num_threads(before)
+        faiss.omp_set_num_threads(faiss_before)
+
+
 def _build_slowly(marker: str) -> torch.nn.Module:
     with open(marker, "a") as f:
         f.write("built\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -219,12 +220,15 @@ def use_threads(n: int | None = None) -> int:
 
     The one place genlab sets threads. Notebooks call it through ``setup``; worker processes
     that run side by side (the benchmark generator, the test suite) pass ``n=1``: one thread
-    per worker, one worker per CPU.
+    per worker, one worker per CPU. When FAISS is already imported (11_clip_applications), its
+    OpenMP pool gets the same count, so its timings compare with torch's.
     """
     n = thread_policy() if n is None else n
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"the thread count must be a positive int, got {n!r}")
     torch.set_num_threads(n)
+    if "faiss" in sys.modules:   # never imported here: genlab needs FAISS only where a notebook does
+        sys.modules["faiss"].omp_set_num_threads(n)
     return n
 
 
