@@ -5,10 +5,12 @@ OpenAI CLIP weights in and out, never downloaded (10_clip, 11_clip_applications)
 — exact cosine top-k search, k-NN and Mahalanobis outlier scores, an approximate index's recall —
 and ``places_clip`` — the shipped encoders and their recipe — (11_clip_applications), and ``x3d``
 — the X3D video networks, their expansion rule, presets, multiply-add counting and pytorchvideo
-checkpoints — (12_x3d).
+checkpoints —, ``x3d_expansion`` — the progressive expansion, precomputed as a table — and
+``frame_models`` — the 2-D baselines on frames — (12_x3d).
 """
 from .checkpoint import BLOCK_NAMES, from_openai_state_dict, load_clip_checkpoint, openai_config, to_openai_state_dict
 from .clip import CLIP, PRESETS, CLIPConfig, build_clip, contrastive_loss
+from .frame_models import FrameCNN
 from .evaluate import recall_at_k, train_step, zero_shot_predict, zero_shot_weights
 from .search import Mahalanobis, cosine_topk, knn_outlier_score, neighbour_recall
 from .vit import PatchEmbedding, VisionTransformer, conv_stem, patchify
@@ -20,4 +22,4 @@ __all__ = ["patchify", "PatchEmbedding", "VisionTransformer", "conv_stem", "CLIP
            "load_clip_checkpoint", "zero_shot_weights", "zero_shot_predict", "recall_at_k", "train_step",
            "cosine_topk", "knn_outlier_score", "Mahalanobis", "neighbour_recall",
            "X3DFactors", "X3D_PRESETS", "PAPER", "StageConfig", "round_width", "round_depth", "expand_stages", "X3D",
-           "build_x3d", "count_macs", "load_pretrained"]
+           "build_x3d", "count_macs", "load_pretrained", "FrameCNN"]

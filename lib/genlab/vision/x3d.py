@@ -1,13 +1,14 @@
 """X3D (Feichtenhofer 2020): a tiny image network expanded, one axis at a time, into a video network. Introduced in 12_x3d.
 
 The paper starts from a small 2D ResNet-like network (X2D) and grows it along six axes, each an
-expansion factor: γτ the clip's frame count, γt the temporal stride between sampled frames, γs the
+expansion factor: γt the clip's frame count (its temporal size), γτ the temporal stride between
+sampled frames (a smaller stride is a higher frame rate; the paper's Table 1: "stride γτ"), γs the
 crop size, γw the network's width, γb the bottleneck's width (inside each block) and γd its depth.
 Four of the resulting networks are the presets "XS", "S", "M" and "L" (``X3D_PRESETS``); the first
 three share one network and differ only in their input, which is why their parameter counts agree
 and their multiply-adds do not (``PAPER``).
 
-- ``X3DFactors``: the six factors. γτ, γt and γs shape the input clip (γt only matters to the
+- ``X3DFactors``: the six factors. γt, γτ and γs shape the input clip (γτ only matters to the
   video reader); γw, γb and γd shape the network through ``expand_stages``.
 - ``round_width``, ``round_depth``, ``expand_stages``: the expansion rule, rounded as the
   reference code rounds it — widths to a multiple of 8, depths up.
@@ -27,7 +28,7 @@ the stages, ``blocks.5`` the head), so its checkpoints load by name; a few of th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -46,7 +47,7 @@ SE_RATIO = 0.0625            # squeeze-excitation squeezes to 1/16 of the channe
 class X3DFactors:
     """The paper's six expansion factors; the defaults of the last three are X3D-XS/S/M's.
 
-    ``frames`` (γτ), ``stride`` (γt) and ``resolution`` (γs) describe the input clip: ``frames``
+    ``frames`` (γt), ``stride`` (γτ) and ``resolution`` (γs) describe the input clip: ``frames``
     frames taken every ``stride`` frames of the video, cropped to ``resolution``². ``width`` (γw),
     ``bottleneck`` (γb) and ``depth`` (γd) multiply the network's channels, its blocks' inner
     channels and its blocks per stage.
@@ -232,15 +233,33 @@ class ResBlock(nn.Module):
         return self.activation(shortcut + self.branch2(x))
 
 
+# The exercise of 12_x3d names a block's parts flat; the library's ResBlock keeps pytorchvideo's names.
+FLAT_BLOCK_NAMES = {"branch2.conv_a": "conv_a", "branch2.norm_a": "norm_a", "branch2.conv_b": "conv_b",
+                    "branch2.norm_b.0": "norm_b", "branch2.norm_b.1": "se", "branch2.conv_c": "conv_c",
+                    "branch2.norm_c": "norm_c", "branch1_conv": "shortcut", "branch1_norm": "shortcut_norm"}
+
+
+def flat_block_state(block: ResBlock) -> dict[str, torch.Tensor]:
+    """``block``'s state dict under 12_x3d's flat names (``conv_a`` … ``norm_c``, ``se``,
+    ``shortcut``, ``shortcut_norm``): the exercise's tests load the library's weights with it."""
+    renamed = {}
+    for key, value in block.state_dict().items():
+        prefix = next(p for p in sorted(FLAT_BLOCK_NAMES, key=len, reverse=True) if key.startswith(p + "."))
+        renamed[FLAT_BLOCK_NAMES[prefix] + key[len(prefix):]] = value
+    return renamed
+
+
 class ResStage(nn.Module):
     """``config.depth`` blocks; the first halves height and width, every other one (the 1st, 3rd, …)
-    has squeeze-excitation. Time is never strided: every frame survives to the head."""
+    has squeeze-excitation. Time is never strided: every frame survives to the head. ``block`` is
+    the block's class, called as ``block(in_width, inner, width, stride=…, se=…)`` (12_x3d's
+    exercise passes its own)."""
 
-    def __init__(self, in_width: int, config: StageConfig):
+    def __init__(self, in_width: int, config: StageConfig, block: Callable[..., nn.Module] = ResBlock):
         super().__init__()
         self.res_blocks = nn.ModuleList(
-            ResBlock(in_width if i == 0 else config.width, config.inner, config.width,
-                     stride=2 if i == 0 else 1, se=i % 2 == 0)
+            block(in_width if i == 0 else config.width, config.inner, config.width,
+                  stride=2 if i == 0 else 1, se=i % 2 == 0)
             for i in range(config.depth))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -268,6 +287,11 @@ class ProjectedPool(nn.Module):
         x = self.pool(self.pre_act(self.pre_norm(self.pre_conv(x))))
         return self.post_act(self.post_conv(x))
 
+    def per_frame(self, x: torch.Tensor) -> torch.Tensor:
+        """As ``forward``, but pooled over height and width only: (B, out_width, T, 1, 1)."""
+        x = self.pre_act(self.pre_norm(self.pre_conv(x))).mean(dim=(3, 4), keepdim=True)
+        return self.post_act(self.post_conv(x))
+
 
 class Head(nn.Module):
     """Features → logits: ``ProjectedPool``, dropout, a linear classifier."""
@@ -281,24 +305,33 @@ class Head(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.dropout(self.pool(x).flatten(1)))
 
+    def per_frame(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, num_classes): the classifier applied at each time step instead of after the
+        clip-wide pool — how much each moment of the clip speaks for each class."""
+        return self.proj(self.pool.per_frame(x).flatten(2).transpose(1, 2))
+
 
 class X3D(nn.Module):
     """An X3D network: ``blocks`` = [stem, 4 stages, head]. ``forward`` maps a batch of clips
     (B, 3, T, H, W) to (B, num_classes) logits; height and width shrink 32× (stem and stages halve
     them), time not at all, before the head's global pool."""
 
-    def __init__(self, factors: X3DFactors, num_classes: int = 400, dropout: float = 0.5):
+    def __init__(self, factors: X3DFactors, num_classes: int = 400, dropout: float = 0.5, *,
+                 block: Callable[..., nn.Module] = ResBlock,
+                 expand: Callable[[X3DFactors], list[StageConfig]] = expand_stages):
         super().__init__()
         if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
             raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.factors = factors
-        self.stages = expand_stages(factors)
+        self.stages = [StageConfig(*config) for config in expand(factors)]
+        if len(self.stages) != len(STAGE_DEPTHS):
+            raise ValueError(f"expand must return {len(STAGE_DEPTHS)} stages, got {len(self.stages)}")
         width = round_width(STEM_WIDTH, factors.width)
         blocks: list[nn.Module] = [Stem(width)]
         for config in self.stages:
-            blocks.append(ResStage(width, config))
+            blocks.append(ResStage(width, config, block))
             width = config.width
         blocks.append(Head(width, self.stages[-1].inner, num_classes, dropout))
         self.blocks = nn.ModuleList(blocks)
@@ -319,8 +352,8 @@ class X3D(nn.Module):
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=0.01)
                 nn.init.zeros_(module.bias)
-        for module in self.modules():
-            if isinstance(module, Bottleneck):
+        for module in self.modules():   # the library's Bottleneck, or an exercise's block: norm_c is last
+            if isinstance(getattr(module, "norm_c", None), nn.BatchNorm3d):
                 nn.init.zeros_(module.norm_c.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -330,13 +363,27 @@ class X3D(nn.Module):
             x = block(x)
         return x
 
+    def frame_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, num_classes): per-frame evidence — the head applied to each time step of the
+        last stage's features (pooled over space only). Each step has seen its neighbours
+        through the 3×3×3 convolutions, so it is evidence about a moment, not a single frame."""
+        if x.dim() != 5 or x.shape[1] != 3:
+            raise ValueError(f"need clips shaped (B, 3, T, H, W), got {tuple(x.shape)}")
+        for block in self.blocks[:-1]:
+            x = block(x)
+        return self.blocks[-1].per_frame(x)
+
     def load_pretrained(self, path: str | Path) -> X3D:
         """This model with the weights of a local checkpoint (see ``load_pretrained``)."""
         return load_pretrained(self, path)
 
 
-def build_x3d(name_or_factors: str | X3DFactors, num_classes: int = 400, dropout: float = 0.5) -> X3D:
-    """An X3D from a preset name ("XS", "S", "M", "L") or from ``X3DFactors``."""
+def build_x3d(name_or_factors: str | X3DFactors, num_classes: int = 400, dropout: float = 0.5, *,
+              block: Callable[..., nn.Module] = ResBlock,
+              expand: Callable[[X3DFactors], list[StageConfig]] = expand_stages) -> X3D:
+    """An X3D from a preset name ("XS", "S", "M", "L") or from ``X3DFactors``. ``block`` (the
+    residual block's class) and ``expand`` (factors → stages) default to the library's; 12_x3d
+    builds with the learner's."""
     if isinstance(name_or_factors, str):
         if name_or_factors not in X3D_PRESETS:
             raise ValueError(f"unknown X3D preset {name_or_factors!r}; choose one of {sorted(X3D_PRESETS)}")
@@ -345,7 +392,7 @@ def build_x3d(name_or_factors: str | X3DFactors, num_classes: int = 400, dropout
         factors = name_or_factors
     else:
         raise ValueError(f"need a preset name or X3DFactors, got {type(name_or_factors).__name__}")
-    return X3D(factors, num_classes, dropout)
+    return X3D(factors, num_classes, dropout, block=block, expand=expand)
 
 
 # --- counting and checkpoints -----------------------------------------------------------------
@@ -355,12 +402,17 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     (1, 3, 16, 224, 224)), counted by ``torch.utils.flop_counter`` on the meta device: tensors
     there have shapes but no data, so nothing is computed and nothing allocated. torch counts
     2 FLOPs per multiply-add (convolutions and matrix products; BN, activations and pooling are
-    not counted — as in the paper). The model itself is not touched."""
+    not counted — as in the paper). The model's weights are not touched, its mode is restored."""
     meta = {name: torch.empty_like(t, device="meta") for name, t in model.state_dict(keep_vars=True).items()}
     x = torch.empty(input_shape, device="meta")
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        torch.func.functional_call(model, meta, (x,))
+    training = model.training
+    model.eval()       # batch norm in training mode refuses one value per channel (a batch of 1 at 1×1×1)
+    try:
+        with counter, torch.no_grad():
+            torch.func.functional_call(model, meta, (x,))
+    finally:
+        model.train(training)
     return counter.get_total_flops() // 2
 
 
@@ -405,5 +457,6 @@ def load_pretrained(model: X3D, path: str | Path) -> X3D:
 
 
 __all__ = ["X3DFactors", "X3D_PRESETS", "PAPER", "round_width", "round_depth", "StageConfig", "expand_stages",
-           "Swish", "Stem", "SqueezeExcitation", "Bottleneck", "ResBlock", "ResStage", "Head", "X3D", "build_x3d",
+           "Swish", "Stem", "SqueezeExcitation", "Bottleneck", "ResBlock", "FLAT_BLOCK_NAMES", "flat_block_state",
+           "ResStage", "Head", "X3D", "build_x3d",
            "count_macs", "load_pretrained"]
