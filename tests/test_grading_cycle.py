@@ -8,7 +8,8 @@ Two kinds of wrong-answer files (``tests/wrong_answers/<assignment>.py``):
 - ``WRONG`` (00–09, until issues 14/15 rework them): all wrong answers in one submission, each
   passing the visible tests and caught by a hidden one;
 - ``EACH_ALONE`` (design.md's grading rules, from 10 on): a list of wrong answers, each graded
-  as its own submission and each scoring below full; each says where it must be caught —
+  as its own submission and each scoring below full (with ``EXERCISES_ONLY = True`` a submission
+  keeps only the set-up, exercise and test cells: ``grade.exercises_only``); each says where it must be caught —
   ``"visible"`` (the mistake the prose warns about: the learner sees it before submitting) or
   ``"hidden"`` (overfitting to the visible cases).
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from genlab.course import assignments, repo_root
-from genlab.course.grade import GradingRun
+from genlab.course.grade import GradingRun, exercises_only
 
 pytestmark = pytest.mark.grading
 
@@ -65,7 +66,10 @@ def graded(request, tmp_path_factory, course_build):
     if run.each_alone is None:
         run.submit("wrong", run.answered(found["WRONG"]))
     for i, w in enumerate(run.each_alone or []):
-        run.submit(alone(i), run.answered({w["notebook"]: {w["grade_id"]: w["source"]}}))
+        notebooks = run.answered({w["notebook"]: {w["grade_id"]: w["source"]}})
+        if found.get("EXERCISES_ONLY"):     # set-up, exercises and tests only: seconds per wrong answer
+            notebooks = {name: exercises_only(nb) for name, nb in notebooks.items()}
+        run.submit(alone(i), notebooks)
     run.autograde()
     return run
 

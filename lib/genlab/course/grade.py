@@ -79,6 +79,23 @@ def fill_in(release_nb: NOTEBOOK_JSON, answers: dict[str, str]) -> NOTEBOOK_JSON
     return nb
 
 
+def exercises_only(nb: NOTEBOOK_JSON) -> NOTEBOOK_JSON:
+    """A copy of ``nb`` without its experiment cells: the markdown, the code cells before the first
+    exercise (parameters, imports, data) and every nbgrader cell are kept, every other code cell is
+    dropped. Grading one wrong answer alone then costs the set-up and the tests, not the
+    notebook's experiments (design.md, "Grading"); a wrong-answers file opts in with
+    ``EXERCISES_ONLY = True`` when its test cells need nothing from the experiments."""
+    out = copy.deepcopy(nb)
+    cells, seen_exercise = [], False
+    for cell in out["cells"]:
+        graded = bool(cell.get("metadata", {}).get("nbgrader"))
+        seen_exercise = seen_exercise or graded
+        if cell["cell_type"] != "code" or graded or not seen_exercise:
+            cells.append(cell)
+    out["cells"] = cells
+    return out
+
+
 class GradingRun:
     """A throwaway nbgrader course with one assignment, students submitting into it.
 
