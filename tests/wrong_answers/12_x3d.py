@@ -60,14 +60,10 @@ class XBlock(nn.Module):
 {forward}'''
 
 
-def _init(old: str, new: str) -> str:
-    assert old in _INIT, old
-    return _INIT.replace(old, new)
-
-
-def _forward(old: str, new: str) -> str:
-    assert old in _FORWARD, old
-    return _FORWARD.replace(old, new)
+def _edit(text: str, old: str, new: str) -> str:
+    """The model answer ``text`` with one mistake put in (``old`` must be there)."""
+    assert old in text, old
+    return text.replace(old, new)
 
 
 _ROUND = '''    scaled = width * multiplier
@@ -101,15 +97,6 @@ def expand_stages(factors: X3DFactors) -> list[StageConfig]:
     """The four stages."""
 {expand_body}'''
 
-
-def _round(old: str, new: str) -> str:
-    assert old in _ROUND, old
-    return _ROUND.replace(old, new)
-
-
-def _expand(old: str, new: str) -> str:
-    assert old in _EXPAND, old
-    return _EXPAND.replace(old, new)
 
 
 EACH_ALONE = [
@@ -170,21 +157,21 @@ EACH_ALONE = [
     # ---- XBlock
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="a dense 3x3x3 conv (no groups)",
-         source=_block(init=_init("padding=1, groups=inner, bias=False)", "padding=1, bias=False)"))),
+         source=_block(init=_edit(_INIT, "padding=1, groups=inner, bias=False)", "padding=1, bias=False)"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="a 1x3x3 (spatial only) channel-wise conv",
-         source=_block(init=_init("nn.Conv3d(inner, inner, 3, stride=(1, stride, stride), padding=1,",
+         source=_block(init=_edit(_INIT, "nn.Conv3d(inner, inner, 3, stride=(1, stride, stride), padding=1,",
                                   "nn.Conv3d(inner, inner, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1),"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="strides time too (stride=stride in every dimension)",
-         source=_block(init=_init("nn.Conv3d(inner, inner, 3, stride=(1, stride, stride)", "nn.Conv3d(inner, inner, 3, stride=stride")
+         source=_block(init=_edit(_INIT, "nn.Conv3d(inner, inner, 3, stride=(1, stride, stride)", "nn.Conv3d(inner, inner, 3, stride=stride")
                        .replace("nn.Conv3d(in_width, width, 1, stride=(1, stride, stride)", "nn.Conv3d(in_width, width, 1, stride=stride"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="ReLU instead of swish after the channel-wise conv",
-         source=_block(forward=_forward("out = out * torch.sigmoid(out)", "out = F.relu(out)"))),
+         source=_block(forward=_edit(_FORWARD, "out = out * torch.sigmoid(out)", "out = F.relu(out)"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="swish before squeeze-excitation",
-         source=_block(forward=_forward('''        if self.se is not None:
+         source=_block(forward=_edit(_FORWARD, '''        if self.se is not None:
             out = self.se(out)
         out = out * torch.sigmoid(out)
 ''', '''        out = out * torch.sigmoid(out)
@@ -193,62 +180,62 @@ EACH_ALONE = [
 '''))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="no residual: returns ReLU(branch)",
-         source=_block(forward=_forward("return F.relu(shortcut + out)", "return F.relu(out)"))),
+         source=_block(forward=_edit(_FORWARD, "return F.relu(shortcut + out)", "return F.relu(out)"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="no ReLU after the sum",
-         source=_block(forward=_forward("return F.relu(shortcut + out)", "return shortcut + out"))),
+         source=_block(forward=_edit(_FORWARD, "return F.relu(shortcut + out)", "return shortcut + out"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="norm_c not zero-initialised (a fresh block is not the identity path)",
-         source=_block(init=_init("        nn.init.zeros_(self.norm_c.weight)\n", ""))),
+         source=_block(init=_edit(_INIT, "        nn.init.zeros_(self.norm_c.weight)\n", ""))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="squeeze-excitation in every block (ignores se)",
-         source=_block(init=_init("self.se = SqueezeExcitation(inner) if se else None", "self.se = SqueezeExcitation(inner)"))),
+         source=_block(init=_edit(_INIT, "self.se = SqueezeExcitation(inner) if se else None", "self.se = SqueezeExcitation(inner)"))),
     dict(notebook=NB, grade_id="xblock", caught="visible",
          mistake="BN after the ReLU in the first layer (conv, ReLU, BN)",
-         source=_block(forward=_forward("out = F.relu(self.norm_a(self.conv_a(x)))", "out = self.norm_a(F.relu(self.conv_a(x)))"))),
+         source=_block(forward=_edit(_FORWARD, "out = F.relu(self.norm_a(self.conv_a(x)))", "out = self.norm_a(F.relu(self.conv_a(x)))"))),
     dict(notebook=NB, grade_id="xblock", caught="hidden",
          mistake="projects the shortcut only when the width changes (a strided block of equal width breaks)",
-         source=_block(init=_init("project = in_width != width or stride != 1", "project = in_width != width"))),
+         source=_block(init=_edit(_INIT, "project = in_width != width or stride != 1", "project = in_width != width"))),
     dict(notebook=NB, grade_id="xblock", caught="hidden",
          mistake="a BN after every projection (pytorchvideo's rule: only when the width changes)",
-         source=_block(init=_init("self.shortcut_norm = nn.BatchNorm3d(width) if in_width != width else None",
+         source=_block(init=_edit(_INIT, "self.shortcut_norm = nn.BatchNorm3d(width) if in_width != width else None",
                                   "self.shortcut_norm = nn.BatchNorm3d(width) if project else None"))),
     dict(notebook=NB, grade_id="xblock", caught="hidden",
          mistake="adds the branch to the shortcut in place (the caller's x when there is no projection)",
-         source=_block(forward=_forward("return F.relu(shortcut + out)", '''shortcut += out
+         source=_block(forward=_edit(_FORWARD, "return F.relu(shortcut + out)", '''shortcut += out
         return F.relu(shortcut)'''))),
     # ---- round_width and expand_stages
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="depth rounded to nearest (round) instead of up (ceil)",
-         source=_expansion(expand_body=_expand("math.ceil(base_depth * factors.depth)", "round(base_depth * factors.depth)"))),
+         source=_expansion(expand_body=_edit(_EXPAND, "math.ceil(base_depth * factors.depth)", "round(base_depth * factors.depth)"))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="widths not rounded to multiples of 8 (int(width * multiplier))",
          source=_expansion(round_body='''    return int(width * multiplier)
 ''')),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="round_width without the 10 % rule",
-         source=_expansion(round_body=_round('''    if rounded < 0.9 * scaled:
+         source=_expansion(round_body=_edit(_ROUND, '''    if rounded < 0.9 * scaled:
         rounded += divisor
 ''', ""))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="round_width rounds down (floor) instead of to the nearest multiple",
-         source=_expansion(round_body=_round("int(scaled + divisor / 2) // divisor * divisor", "int(scaled) // divisor * divisor"))),
+         source=_expansion(round_body=_edit(_ROUND, "int(scaled + divisor / 2) // divisor * divisor", "int(scaled) // divisor * divisor"))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="round_width with Python's round() (ties to even: 100 -> 96)",
-         source=_expansion(round_body=_round("int(scaled + divisor / 2) // divisor * divisor", "round(scaled / divisor) * divisor"))),
+         source=_expansion(round_body=_edit(_ROUND, "int(scaled + divisor / 2) // divisor * divisor", "round(scaled / divisor) * divisor"))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="inner width from the base (unexpanded) width",
-         source=_expansion(expand_body=_expand("int(factors.bottleneck * width)", "int(factors.bottleneck * base_width)"))),
+         source=_expansion(expand_body=_edit(_EXPAND, "int(factors.bottleneck * width)", "int(factors.bottleneck * base_width)"))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="stage widths as int(base * γw), unrounded",
-         source=_expansion(expand_body=_expand("width = round_width(base_width, factors.width)", "width = int(base_width * factors.width)"))),
+         source=_expansion(expand_body=_edit(_EXPAND, "width = round_width(base_width, factors.width)", "width = int(base_width * factors.width)"))),
     dict(notebook=NB, grade_id="expansion", caught="visible",
          mistake="inner width rounded (round) instead of truncated (int)",
-         source=_expansion(expand_body=_expand("int(factors.bottleneck * width)", "round(factors.bottleneck * width)"))),
+         source=_expansion(expand_body=_edit(_EXPAND, "int(factors.bottleneck * width)", "round(factors.bottleneck * width)"))),
     dict(notebook=NB, grade_id="expansion", caught="hidden",
          mistake="round_width ignores min_width (uses 8)",
-         source=_expansion(round_body=_round("rounded = max(min_width,", "rounded = max(8,"))),
+         source=_expansion(round_body=_edit(_ROUND, "rounded = max(min_width,", "rounded = max(8,"))),
     dict(notebook=NB, grade_id="expansion", caught="hidden",
          mistake="inner widths as floats (54.0 == 54, so the visible comparisons pass)",
-         source=_expansion(expand_body=_expand("int(factors.bottleneck * width)", "float(int(factors.bottleneck * width))"))),
+         source=_expansion(expand_body=_edit(_EXPAND, "int(factors.bottleneck * width)", "float(int(factors.bottleneck * width))"))),
 ]
