@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from genlab import grading
 from genlab.grading import (CheckFailed, check_close, check_raises, check_shape, check_true, check_type,
                             learner_or_reference)
 
@@ -80,3 +81,52 @@ def test_learner_or_reference_picks_a_passing_answer_and_falls_back_otherwise(ca
     assert "not written yet" in capsys.readouterr().out
     assert learner_or_reference(broken, reference, check, name="double") is reference
     assert "(AttributeError: 'Tensor' object has no attribute 'nonexistent')" in capsys.readouterr().out
+
+
+def test_call_on_copies_returns_the_result_and_catches_inputs_changed_in_place():
+    def shift_in_place(x):
+        x -= x.amax(dim=-1, keepdim=True)
+        return x
+
+    def shift(x):
+        return x - x.amax(dim=-1, keepdim=True)
+
+    x = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
+    before = x.clone()
+    out = grading.call_on_copies(shift, x)
+    assert torch.equal(out, before - before.amax(dim=-1, keepdim=True))
+    with pytest.raises(grading.CheckFailed, match=r"shift_in_place modified its input in place \(argument 1\)"):
+        grading.call_on_copies(shift_in_place, x)
+    assert torch.equal(x, before), "the caller's tensor is never touched, even by a wrong answer"
+    with pytest.raises(grading.CheckFailed, match=r"argument w="):
+        grading.call_on_copies(lambda w: w.mul_(2), w=torch.ones(3))
+    module = torch.nn.Linear(2, 2)
+    with pytest.raises(grading.CheckFailed, match="modified its input"):
+        grading.call_on_copies(lambda m: m.weight.data.zero_(), module)
+    grading.call_on_copies(lambda a, b: a + b, np.ones(2), [1, 2])   # unchanged: no failure
+
+
+def test_a_failed_check_renders_as_its_message_and_the_cell_line_in_ipython():
+    """IPython shows CheckFailed as the message plus 'Cell In[N], line L' (what feedback.failing_line
+    reads), not a traceback into genlab/grading.py."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from genlab.course.feedback import failing_line
+
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"    # nothing written, nothing left at exit
+    shell = InteractiveShell.instance(config=config)
+    shown = []
+    shell._showtraceback = lambda etype, value, stb: shown.append(stb)
+    try:
+        shell.run_cell("from genlab.grading import check_close\nx = 1\ncheck_close(2.0, 1.0, name='y', hint='add one')",
+                       store_history=True)
+    finally:
+        InteractiveShell.clear_instance()
+    assert len(shown) == 1
+    text = "\n".join(shown[0])
+    assert "y is not close enough to the reference" in text and "hint:     add one" in text
+    assert "grading.py" not in text and "_fail" not in text
+    assert failing_line(shown[0]) == 3

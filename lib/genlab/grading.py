@@ -3,12 +3,17 @@
 Introduced in 00_orientation ("how to read a failing test"). A failed check raises
 ``CheckFailed`` (an ``AssertionError``), which nbgrader scores as a failed test cell.
 
-Every function here sets ``__tracebackhide__``: IPython (and pytest) then leave these frames
-out of the traceback, so a learner sees the failing line of the test cell, one short frame
-of ``_fail`` (IPython always shows the frame that raised) and the message.
+A failed check shows the learner its message and the line of their test cell that failed,
+not a traceback into this file: IPython renders an exception through its
+``_render_traceback_`` method when it has one (``CheckFailed`` does). The line is written as
+IPython writes it ("Cell In[12], line 7"), so nbgrader's feedback (``genlab.course.feedback``)
+can still tell a visible test from a hidden one. Every function here also sets
+``__tracebackhide__`` for pytest.
 """
 from __future__ import annotations
 
+import copy
+import linecache
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -17,6 +22,31 @@ import torch
 
 class CheckFailed(AssertionError):
     """A test cell's check did not hold. The message is written for the learner."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the message, then the failing line of the
+        notebook cell that called the check (the outermost cell frame, as IPython names it)."""
+        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+        cell = _cell_frame(self.__traceback__)
+        if cell is not None:
+            lines += ["", cell]
+        return lines
+
+
+def _cell_frame(tb: Any) -> str | None:
+    """'Cell In[N], line L:  <source>' for the first traceback frame that is a notebook cell."""
+    try:
+        from IPython import get_ipython
+        names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", {})
+    except ImportError:  # not under IPython: nothing to point at
+        return None
+    while tb is not None:
+        filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        if filename in names:
+            code = linecache.getline(filename, line).strip()
+            return f"Cell In[{names[filename]}], line {line}:  {code}"
+        tb = tb.tb_next
+    return None
 
 
 def _fail(what: str, expected: str, got: str, hint: str | None) -> None:
@@ -106,6 +136,54 @@ def check_raises(fn: Callable[..., Any], exception: type[BaseException], *args: 
               exception.__name__, f"{type(err).__name__}: {err}", hint)
     _fail(f"{getattr(fn, '__name__', 'function')} did not raise", exception.__name__,
           "no error", hint)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone().requires_grad_(value.requires_grad)
+    return copy.deepcopy(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype \
+            and torch.equal(torch.nan_to_num(a.detach()), torch.nan_to_num(b.detach())) \
+            and torch.equal(a.detach().isnan(), b.detach().isnan())
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, torch.nn.Module):
+        sa, sb = a.state_dict(), b.state_dict()
+        return sa.keys() == sb.keys() and all(_same(sa[k], sb[k]) for k in sa)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # an object without a usable ==: nothing to compare
+        return True
+
+
+def call_on_copies(fn: Callable[..., Any], *args: Any, name: str | None = None,
+                   hint: str | None = None, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` called on copies of its arguments; fails if it changed any of them.
+
+    Introduced in 00_orientation: a function that shifts its input in place (``x -= m``)
+    can return the right answer and still break the caller, whose tensor changed under it.
+    Checking the result alone misses that (the reference is then computed on the changed
+    input), so hidden tests call the learner's function through this helper. Returns the result.
+    """
+    __tracebackhide__ = True
+    name = name or getattr(fn, "__name__", "the function")
+    copies, kwcopies = [_copy(a) for a in args], {k: _copy(v) for k, v in kwargs.items()}
+    result = fn(*copies, **kwcopies)
+    changed = [f"argument {i + 1}" for i, (a, c) in enumerate(zip(args, copies)) if not _same(a, c)]
+    changed += [f"argument {k}=" for k, v in kwargs.items() if not _same(v, kwcopies[k])]
+    if changed:
+        _fail(f"{name} modified its input in place ({', '.join(changed)})", "the inputs left unchanged",
+              "changed after the call", hint or "the caller still needs its tensor: write `x = x - m`, "
+              "not `x -= m` (and avoid methods ending in _ such as add_ on inputs)")
+    return result
 
 
 def learner_or_reference(mine: Callable[..., Any], reference: Callable[..., Any],
