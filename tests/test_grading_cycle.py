@@ -7,25 +7,31 @@ answers score less than full.
 Two kinds of wrong-answer files (``tests/wrong_answers/<assignment>.py``):
 - ``WRONG`` (00–09, until issues 14/15 rework them): all wrong answers in one submission, each
   passing the visible tests and caught by a hidden one;
-- ``EACH_ALONE`` (design.md's grading rules, from 10 on): a list of wrong answers, each graded
-  as its own submission and each scoring below full (with ``EXERCISES_ONLY = True`` a submission
-  keeps only the set-up, exercise and test cells: ``grade.exercises_only``); each says where it must be caught —
-  ``"visible"`` (the mistake the prose warns about: the learner sees it before submitting) or
-  ``"hidden"`` (overfitting to the visible cases).
+- ``EACH_ALONE`` (design.md's grading rules): a list of wrong answers, each graded alone and
+  each scoring below full (with ``EXERCISES_ONLY = True`` only the set-up, exercise and test
+  cells run: ``grade.exercises_only``); each says where it must be caught — ``"visible"`` (the
+  mistake the prose warns about: the learner sees it before submitting) or ``"hidden"``
+  (overfitting to the visible cases).
 
-One autograde run per assignment grades every student; where a wrong answer fails is read
-from that run's autograded notebooks (the line each failure was raised on lies in a
-hidden-test region or not), not from a second execution.
+One autograde run per assignment grades the model, blank and (old style) wrong students; where
+a wrong answer fails is read from that run's autograded notebooks (the line each failure was
+raised on lies in a hidden-test region or not). EACH_ALONE wrong answers are graded by
+``genlab.course.alone`` (the set-up once, each submission in a fork of it: seconds each, where a
+kernel per submission cost 6–15 s); two of them — the first caught by a visible test, the first
+by a hidden one — also go through nbgrader's autograde, and the two graders must agree cell by cell.
 """
 from __future__ import annotations
 
+import json
 import os
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
 
 from genlab.course import assignments, repo_root
+from genlab.course.alone import grade_alone
 from genlab.course.grade import GradingRun, exercises_only
 
 pytestmark = pytest.mark.grading
@@ -65,12 +71,26 @@ def graded(request, tmp_path_factory, course_build):
     run.each_alone = found.get("EACH_ALONE")
     if run.each_alone is None:
         run.submit("wrong", run.answered(found["WRONG"]))
-    for i, w in enumerate(run.each_alone or []):
+        run.autograde()
+        return run
+    only = exercises_only if found.get("EXERCISES_ONLY") else (lambda nb: nb)
+    run.sample = sorted({next(i for i, w in enumerate(run.each_alone) if w["caught"] == c)
+                         for c in ("visible", "hidden") if any(w["caught"] == c for w in run.each_alone)})
+    for i in run.sample:          # these two also through nbgrader: the graders must agree
+        w = run.each_alone[i]
         notebooks = run.answered({w["notebook"]: {w["grade_id"]: w["source"]}})
-        if found.get("EXERCISES_ONLY"):     # set-up, exercises and tests only: seconds per wrong answer
-            notebooks = {name: exercises_only(nb) for name, nb in notebooks.items()}
-        run.submit(alone(i), notebooks)
+        run.submit(alone(i), {name: only(nb) for name, nb in notebooks.items()})
     run.autograde()
+    workdir = tmp_path_factory.mktemp(f"alone-{a.name}")
+    shutil.copytree(run.release_dir, workdir / a.name)     # the cells run where a submission's would
+    run.alone, run.alone_model = {}, {}
+    for name in run.released():
+        source = only(json.loads((a.source_dir / name).read_text()))
+        mine = [i for i, w in enumerate(run.each_alone) if w["notebook"] == name]
+        graded_ = grade_alone(source, [{}] + [{run.each_alone[i]["grade_id"]: run.each_alone[i]["source"]}
+                                              for i in mine], workdir / a.name)
+        run.alone_model[name] = graded_[0]
+        run.alone.update(zip(mine, graded_[1:]))
     return run
 
 
@@ -110,17 +130,33 @@ def test_failure_classification_sees_visible_failures(graded):
 
 def test_each_wrong_answer_alone_loses_points_where_it_says(graded):
     if graded.each_alone is None:
-        pytest.skip("an old-style WRONG file: one submission (issues 14/15 rework it)")
+        pytest.skip("an old-style WRONG file: one submission (issue 15 reworks it)")
+    for name, results in graded.alone_model.items():   # the grader itself: model answers pass
+        assert results and all(r.score == r.max_score for r in results), (name, [r for r in results if r.error])
     problems = []
     for i, w in enumerate(graded.each_alone):
         label = f"{w['grade_id']} ({w['mistake']})"
-        tests = [s for s in graded.scores(alone(i)) if s.kind == "autograded test"]
-        if sum(s.score for s in tests) >= sum(s.max_score for s in tests):
+        results = graded.alone[i]
+        if sum(r.score for r in results) >= sum(r.max_score for r in results):
             problems.append(f"{label}: full marks")
             continue
-        where = {f.where for f in graded.failures(alone(i))}
+        where = {r.where for r in results if r.where}
         if w["caught"] == "visible" and "visible" not in where:
             problems.append(f"{label}: should fail a visible test (the prose warns of it), failed {where or 'none'}")
         if w["caught"] == "hidden" and where != {"hidden"}:
             problems.append(f"{label}: should pass the visible tests and fail a hidden one, failed {where or 'none'}")
     assert not problems, problems
+
+
+def test_the_fast_grader_agrees_with_nbgrader(graded):
+    """``genlab.course.alone`` scores each sampled wrong answer as nbgrader's autograde does:
+    the same test cells lose their points, failing in the same (visible or hidden) region."""
+    if graded.each_alone is None:
+        pytest.skip("an old-style WRONG file: one submission (issue 15 reworks it)")
+    assert graded.sample, "sample at least one wrong answer through nbgrader"
+    for i in graded.sample:
+        nbgrader_scores = {s.grade_id: s.score for s in graded.scores(alone(i)) if s.kind == "autograded test"}
+        nbgrader_where = {f.grade_id: f.where for f in graded.failures(alone(i))}
+        fast = graded.alone[i]
+        assert {r.grade_id: r.score for r in fast} == nbgrader_scores, (graded.each_alone[i]["mistake"], fast)
+        assert {r.grade_id: r.where for r in fast if r.where} == nbgrader_where, (graded.each_alone[i]["mistake"], fast)
