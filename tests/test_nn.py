@@ -1,4 +1,4 @@
-"""Unit tests for genlab.nn (01_foundations): fan-in initialisation and batch norm."""
+"""Unit tests for genlab.nn (01_foundations): fan-in initialisation, batch norm, the deep ReLU net."""
 import math
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genlab.nn import activation_rms, batch_norm_forward, deep_relu_mlp, fan_in, init_std, init_weight_
+from genlab.nn import (DeepReLUNet, activation_rms, batch_norm_forward, deep_relu_mlp, fan_in, init_std, init_weight_,
+                       layer_grad_norms)
 
 
 @pytest.mark.parametrize("shape", [(16, 5), (4, 7, 3), (3, 2, 5, 5)])
@@ -98,3 +99,53 @@ def test_activation_rms_targets_at_depth_50():
     assert 0.5 <= bn[-1] <= 1.0, bn[-1]
     with pytest.raises(ValueError, match="need depth >= 1.*got 0"):
         activation_rms("he", depth=0)
+
+
+def test_deep_relu_net_structure_init_and_forward():
+    """First layer in_features -> width, the rest width -> width, no biases; weights at init_std by fan-in."""
+    net = DeepReLUNet(400, 100, 3, 10, "he", generator=torch.Generator().manual_seed(0))
+    assert [tuple(layer.weight.shape) for layer in net.layers] == [(100, 400), (100, 100), (100, 100)]
+    assert all(layer.bias is None for layer in net.layers) and net.gamma is None and net.beta is None
+    assert net.layers[0].weight.std().item() == pytest.approx(math.sqrt(2 / 400), rel=0.03)
+    assert net(torch.randn(5, 400)).shape == (5, 10)
+    bn = DeepReLUNet(6, 8, 4, 3, "lecun", batchnorm=True, generator=torch.Generator().manual_seed(1))
+    assert sorted(bn.state_dict()) == ["beta", "gamma", "head.bias", "head.weight"] + [f"layers.{i}.weight" for i in range(4)]
+    # the module equals the loop written out with F.batch_norm
+    x = torch.randn(16, 6, generator=torch.Generator().manual_seed(2))
+    h = x
+    for i, layer in enumerate(bn.layers):
+        h = torch.relu(F.batch_norm(h @ layer.weight.T, None, None, bn.gamma[i], bn.beta[i], training=True))
+    torch.testing.assert_close(bn(x), bn.head(h))
+    same = DeepReLUNet(6, 8, 4, 3, "lecun", batchnorm=True, generator=torch.Generator().manual_seed(1))
+    assert all(torch.equal(a, b) for a, b in zip(bn.layers.parameters(), same.layers.parameters()))
+    with pytest.raises(ValueError, match="depth must be a positive int"):
+        DeepReLUNet(6, 8, 0, 3)
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        DeepReLUNet(6, 8, 2, 3, "xavier")
+
+
+def test_layer_grad_norms_matches_autograd_and_clears_old_gradients():
+    g = torch.Generator().manual_seed(3)
+    net = DeepReLUNet(5, 7, 6, 4, "he", generator=g)
+    X, y = torch.randn(12, 5, generator=g), torch.randint(0, 4, (12,), generator=g)
+    norms = layer_grad_norms(net, X, y)
+    grads = torch.autograd.grad(F.cross_entropy(net(X), y), [layer.weight for layer in net.layers])
+    torch.testing.assert_close(norms, torch.stack([gr.norm() for gr in grads]))
+    assert norms.shape == (6,) and not norms.requires_grad
+    torch.testing.assert_close(layer_grad_norms(net, X, y), norms)          # zero_grad first: no accumulation
+    assert net.layers[0].weight.grad is not None                              # left for an optimiser step
+
+
+def test_depth_50_gradients_he_flat_lecun_vanishing_batchnorm_exploding():
+    """At init: He's per-layer gradient norms stay within a factor 10 of each other, LeCun's are
+    ~1e-8, and batch norm's grow by orders of magnitude towards the input (Yang et al. 2019)."""
+    X = torch.rand(64, 64, generator=torch.Generator().manual_seed(4))
+    y = torch.arange(64) % 10
+    norms = {}
+    for name, scheme, bn in (("he", "he", False), ("lecun", "lecun", False), ("bn", "he", True)):
+        torch.manual_seed(0)
+        net = DeepReLUNet(64, 128, 50, 10, scheme, bn, generator=torch.Generator().manual_seed(0))
+        norms[name] = layer_grad_norms(net, X, y)
+    assert norms["he"].max() / norms["he"].min() < 10
+    assert norms["lecun"].max() < 1e-6
+    assert norms["bn"][0] / norms["bn"][-1] > 100
