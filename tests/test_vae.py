@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from genlab.generative.vae import (VAE, VAEConfig, bernoulli_log_lik, elbo, evaluate, gaussian_kl,
+from genlab.generative.vae import (VAE, VAEConfig, bernoulli_log_lik, build, elbo, evaluate, gaussian_kl,
                                    gaussian_log_prob, iwae_bound, iwae_from_samples, log_importance_weights,
-                                   reparameterize, train_vae, vae_loss)
+                                   reconstruct, refine_posterior, reparameterize, sample, train_step,
+                                   train_vae, vae_loss)
 from genlab.train import warmup_cosine
 from genlab.inference import vi
 
@@ -184,3 +185,105 @@ def test_train_vae_is_deterministic_given_the_seed():
 def test_bad_arguments_raise_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- 02_vae's build exercise: the module and the training step ----------------------------------
+
+def test_build_names_the_parameters_as_the_exercise_does():
+    model = build(num_pixels=10, hidden=7, latent=2)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes == {"encoder.0.weight": (7, 10), "encoder.0.bias": (7,), "encoder.2.weight": (7, 7),
+                      "encoder.2.bias": (7,), "encoder.4.weight": (4, 7), "encoder.4.bias": (4,),
+                      "decoder.0.weight": (7, 2), "decoder.0.bias": (7,), "decoder.2.weight": (7, 7),
+                      "decoder.2.bias": (7,), "decoder.4.weight": (10, 7), "decoder.4.bias": (10,)}
+
+
+def test_train_step_is_one_adam_step_on_the_batch_mean_of_minus_elbo():
+    torch.manual_seed(0)
+    model, twin = build(hidden=16, latent=3), build(hidden=16, latent=3)
+    twin.load_state_dict(model.state_dict())
+    x = torch.rand(9, 64, generator=torch.Generator().manual_seed(1))
+    opt, opt_twin = torch.optim.Adam(model.parameters(), lr=1e-2), torch.optim.Adam(twin.parameters(), lr=1e-2)
+    loss = train_step(model, opt, x, beta=0.6, generator=torch.Generator().manual_seed(2))
+    assert isinstance(loss, float)
+    logits, mu, log_var = twin(x, generator=torch.Generator().manual_seed(2))
+    expected = -elbo(x, logits, mu, log_var, 0.6).mean()
+    assert loss == pytest.approx(expected.item(), rel=1e-6)
+    opt_twin.zero_grad()
+    expected.backward()
+    opt_twin.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_train_vae_runs_a_given_step():
+    calls = []
+
+    def step(model, optimizer, x, beta):
+        calls.append((x.shape[0], beta))
+        return train_step(model, optimizer, x, beta)
+
+    torch.manual_seed(0)
+    history = train_vae(build(hidden=8), torch.rand(50, 64), num_epochs=2, beta=0.3, batch_size=25,
+                        progress=False, step=step)
+    assert calls == [(25, 0.3)] * 4 and len(history) == 2
+
+
+def test_sample_and_reconstruct_work_on_any_module_with_encode_and_decode():
+    class Plain(torch.nn.Module):   # a learner's module: no config, no sample method
+        def __init__(self):
+            super().__init__()
+            self.inner = build(hidden=8, latent=3)
+            self.encoder, self.decoder = self.inner.encoder, self.inner.decoder
+
+        def encode(self, x):
+            return self.inner.encode(x)
+
+        def decode(self, z):
+            return self.inner.decode(z)
+
+    plain = Plain()
+    a = sample(plain, 5, generator=torch.Generator().manual_seed(0))
+    b = plain.inner.sample(5, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a, b)
+    assert reconstruct(plain, torch.rand(4, 64)).shape == (4, 64)
+
+
+def test_a_cpu_generator_drives_noise_for_a_model_on_another_device():
+    """A CPU generator with a model elsewhere (the meta device stands in for CUDA): no error, same device."""
+    mu = torch.zeros(3, 2, device="meta")
+    z = reparameterize(mu, mu, generator=torch.Generator().manual_seed(0))
+    assert z.device.type == "meta" and z.shape == (3, 2)
+    model = build(hidden=8, latent=2).to("meta")
+    assert sample(model, 4, generator=torch.Generator().manual_seed(0)).device.type == "meta"
+
+
+def test_refine_posterior_raises_the_elbo_and_leaves_the_model_alone():
+    from genlab.data import load_digits
+
+    d = load_digits()
+    torch.manual_seed(0)
+    model = build(hidden=32, latent=4)
+    train_vae(model, d.X_train, num_epochs=3, progress=False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = d.X_test[:40]
+    q = refine_posterior(model, x, num_steps=50, generator=torch.Generator().manual_seed(0))
+    assert q[0].shape == q[1].shape == (40, 4) and not q[0].requires_grad
+    enc = evaluate(model, x, num_samples=50, generator=torch.Generator().manual_seed(1))["neg_elbo"]
+    ref = evaluate(model, x, num_samples=50, generator=torch.Generator().manual_seed(1), q=q)["neg_elbo"]
+    assert ref < enc
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.requires_grad for p in model.parameters())
+    assert iwae_bound(model, x, 5, q=q, generator=torch.Generator().manual_seed(2)).shape == (40,)
+
+
+def test_iwae_bound_uses_a_given_bound_function():
+    seen = []
+
+    def bound(*args):
+        seen.append(args[2].shape)
+        return iwae_from_samples(*args)
+
+    model = build(hidden=8, latent=2)
+    iwae_bound(model, torch.rand(6, 64), 3, bound=bound)
+    assert seen == [(3, 6, 2)]

@@ -31,14 +31,21 @@ log σ = ½ log_var, so ``gaussian_kl`` and ``reparameterize`` below are thin ad
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import train as train_lib
 from ..inference import vi
-from ..train import History, fit, warmup_cosine
+from ..runtime import Budget
+from ..train import History, as_loader, guard_message, warmup_cosine
+
+
+StepFn = Callable[[nn.Module, torch.optim.Optimizer, torch.Tensor, float], float]
 
 
 @dataclass
@@ -64,6 +71,14 @@ def _check_mu_log_var(mu: torch.Tensor, log_var: torch.Tensor) -> None:
                          f"and {tuple(log_var.shape)}")
 
 
+def _randn(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise shaped ``shape`` with ``like``'s dtype and device, drawn on the generator's
+    device (a CPU generator with a CUDA model: drawn on the CPU, then moved), so a seed gives the same
+    numbers on every device it can."""
+    where = generator.device if generator is not None else like.device
+    return torch.randn(shape, generator=generator, dtype=like.dtype, device=where).to(like.device)
+
+
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, diag σ²) ‖ N(0, I)) per sample, summed over the last (latent) dimension.
 
@@ -78,11 +93,15 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, n_samples: int | Non
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """z = μ + exp(½ log_var) ⊙ ε, ε ~ N(0, I), differentiable in μ and log_var.
 
-    ``genlab.inference.reparameterize`` of 01_foundations with log σ = ½ log_var;
-    ``n_samples=k`` returns ``(k, *mu.shape)``.
+    ``genlab.inference.reparameterize`` of 01_foundations with log σ = ½ log_var (the same numbers
+    for the same generator); ``n_samples=k`` returns ``(k, *mu.shape)``. The noise is
+    ``torch.randn(shape, generator=generator)`` in ``mu``'s dtype, drawn on the generator's device.
     """
     _check_mu_log_var(mu, log_var)
-    return vi.reparameterize(mu, 0.5 * log_var, n_samples=n_samples, generator=generator)
+    if n_samples is not None and (int(n_samples) != n_samples or n_samples < 1):
+        raise ValueError(f"n_samples must be a positive int or None, got {n_samples!r}")
+    shape = mu.shape if n_samples is None else (int(n_samples), *mu.shape)
+    return mu + torch.exp(0.5 * log_var) * _randn(shape, mu, generator)
 
 
 def gaussian_log_prob(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -194,54 +213,143 @@ class VAE(nn.Module):
         mu, log_var = self.encode(x)
         return self.decode(reparameterize(mu, log_var, generator=generator)), mu, log_var
 
-    @torch.no_grad()
     def sample(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Mean images sigmoid(decode(z)) for z ~ N(0, I): (num_samples, pixels) in [0, 1]."""
-        if int(num_samples) != num_samples or num_samples < 1:
-            raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-        p = next(self.parameters())
-        z = torch.randn(int(num_samples), self.config.latent, generator=generator, dtype=p.dtype)
-        return torch.sigmoid(self.decode(z.to(p.device)))
+        """Mean images sigmoid(decode(z)) for z ~ N(0, I): ``sample(self, ...)``."""
+        return sample(self, num_samples, generator=generator)
 
-    @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean images decoded from the posterior means μ(x)."""
-        return torch.sigmoid(self.decode(self.encode(x)[0]))
+        """Mean images decoded from the posterior means μ(x): ``reconstruct(self, x)``."""
+        return reconstruct(self, x)
+
+
+def build(num_pixels: int = 64, hidden: int = 256, latent: int = 8) -> VAE:
+    """``VAE(VAEConfig(num_pixels, hidden, latent))``: the signature of 02_vae's ``DigitVAE`` exercise,
+    whose parameters have the same names (``encoder.0.weight``, …, ``decoder.4.bias``)."""
+    return VAE(VAEConfig(num_pixels=num_pixels, hidden=hidden, latent=latent))
+
+
+def _latent_size(model: nn.Module) -> int:
+    config = getattr(model, "config", None)
+    if config is not None:
+        return config.latent
+    return getattr(model, "latent", None) or next(m for m in model.decoder.modules()
+                                                  if isinstance(m, nn.Linear)).in_features
+
+
+@torch.no_grad()
+def sample(model: nn.Module, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mean images sigmoid(decode(z)) for z ~ N(0, I): (num_samples, pixels) in [0, 1].
+
+    Any model with a ``decode`` (the library's ``VAE`` or a learner's); the codes are drawn on
+    the generator's device and moved to the model's.
+    """
+    if int(num_samples) != num_samples or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    p = next(model.parameters())
+    z = _randn((int(num_samples), _latent_size(model)), p, generator)
+    return torch.sigmoid(model.decode(z))
+
+
+@torch.no_grad()
+def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Mean images decoded from the posterior means μ(x) (any model with ``encode`` and ``decode``)."""
+    return torch.sigmoid(model.decode(model.encode(x)[0]))
 
 
 # --- evaluation and training --------------------------------------------------------------------
 
+Posterior = tuple[torch.Tensor, torch.Tensor]
+
+
 @torch.no_grad()
-def iwae_bound(model: VAE, x: torch.Tensor, k: int, generator: torch.Generator | None = None,
-               batch_size: int = 512) -> torch.Tensor:
-    """IWAE_k(x) per image, shape (N,), with k samples from the encoder (k = 1: the ELBO in expectation)."""
+def iwae_bound(model: nn.Module, x: torch.Tensor, k: int, generator: torch.Generator | None = None,
+               batch_size: int = 512, q: Posterior | None = None,
+               bound: Callable[..., torch.Tensor] | None = None) -> torch.Tensor:
+    """IWAE_k(x) per image, shape (N,), with k samples from the encoder (k = 1: the ELBO in expectation).
+
+    ``q=(mu, log_var)`` samples from those Gaussians instead of the encoder's (e.g. ``refine_posterior``'s);
+    ``bound`` replaces ``iwae_from_samples`` (02_vae passes the learner's).
+    """
+    bound = bound or iwae_from_samples
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
+    mus, log_vars = q if q is not None else model.encode(x)
     out = []
-    for xb in x.split(batch_size):
-        mu, log_var = model.encode(xb)
+    for xb, mu, log_var in zip(x.split(batch_size), mus.split(batch_size), log_vars.split(batch_size)):
         z = reparameterize(mu, log_var, n_samples=int(k), generator=generator)
-        out.append(iwae_from_samples(xb, model.decode(z), z, mu, log_var))
+        out.append(bound(xb, model.decode(z), z, mu, log_var))
     return torch.cat(out)
 
 
 @torch.no_grad()
-def evaluate(model: VAE, x: torch.Tensor, num_samples: int = 1, generator: torch.Generator | None = None
-             ) -> dict[str, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, num_samples: int = 1, generator: torch.Generator | None = None,
+             q: Posterior | None = None) -> dict[str, float]:
     """Mean over images of ``neg_elbo`` = ``distortion`` + ``rate`` in nats (β = 1).
 
     ``distortion`` = −E_q log p(x | z), averaged over ``num_samples`` draws of z per image;
-    ``rate`` = KL(q(z | x) ‖ p(z)), in closed form.
+    ``rate`` = KL(q(z | x) ‖ p(z)), in closed form. q is the encoder's, or ``q=(mu, log_var)``.
     """
     if int(num_samples) != num_samples or num_samples < 1:
         raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
     model.eval()
-    mu, log_var = model.encode(x)
+    mu, log_var = q if q is not None else model.encode(x)
     z = reparameterize(mu, log_var, n_samples=int(num_samples), generator=generator)
     distortion = -bernoulli_log_lik(x, model.decode(z)).mean(0)
     rate = gaussian_kl(mu, log_var)
     return {"neg_elbo": (distortion + rate).mean().item(), "distortion": distortion.mean().item(),
             "rate": rate.mean().item()}
+
+
+def refine_posterior(model: nn.Module, x: torch.Tensor, *, num_steps: int = 300, lr: float = 0.05,
+                     num_samples: int = 8, generator: torch.Generator | None = None) -> Posterior:
+    """Per-image Gaussians q_n = N(μ_n, diag σ_n²) fitted by maximising each image's ELBO (β = 1)
+    with the decoder fixed, starting from the encoder's: the best the diagonal family can do,
+    image by image (Cremer, Li & Duvenaud, 2018).
+
+    ELBO(refined q) − ELBO(encoder's q) is then the **amortisation gap** (what the one-pass
+    encoder gives away, including any effect of training with β ≠ 1), and
+    log p(x) − ELBO(refined q) the **approximation gap** of the diagonal Gaussian family
+    (bounded below by IWAE_k − ELBO(refined q)). Adam on (μ, log σ²), ``num_samples`` codes per
+    image and step; returns detached (mu, log_var), each (N, latent).
+    """
+    if int(num_steps) != num_steps or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    model.eval()
+    with torch.no_grad():
+        mu0, log_var0 = model.encode(x)
+    mu, log_var = mu0.clone().requires_grad_(True), log_var0.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([mu, log_var], lr=lr)
+    frozen = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        for _ in range(int(num_steps)):
+            z = reparameterize(mu, log_var, n_samples=num_samples, generator=generator)
+            loss = -(bernoulli_log_lik(x, model.decode(z)).mean(0) - gaussian_kl(mu, log_var)).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    finally:
+        for p, flag in zip(model.parameters(), frozen):
+            p.requires_grad_(flag)
+    return mu.detach(), log_var.detach()
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, beta: float = 1.0,
+               generator: torch.Generator | None = None) -> float:
+    """One optimiser step on the batch mean of −ELBO_β; returns that loss (before the step) as a float.
+
+    ``model(x, generator)`` gives (logits, μ, log σ²) for one reparameterised code per image:
+    zero the gradients, compute the loss, backpropagate, step. 02_vae's learner writes the same
+    function (``train_step``), and ``train_vae(step=...)`` runs whichever it is given.
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    logits, mu, log_var = model(x, generator=generator)
+    loss = -elbo(x, logits, mu, log_var, beta).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 
 
 def vae_loss(model: VAE, batch: tuple[torch.Tensor, ...] | torch.Tensor, beta: float = 1.0) -> torch.Tensor:
@@ -251,26 +359,62 @@ def vae_loss(model: VAE, batch: tuple[torch.Tensor, ...] | torch.Tensor, beta: f
     return -elbo(x, logits, mu, log_var, beta).mean()
 
 
-def train_vae(model: VAE, X_train: torch.Tensor, *, num_epochs: int, beta: float = 1.0, lr: float = 2e-3,
+def train_vae(model: nn.Module, X_train: torch.Tensor, *, num_epochs: int, beta: float = 1.0, lr: float = 2e-3,
               batch_size: int = 64, X_val: torch.Tensor | None = None, time_budget: float | None = None,
-              seed: int = 0, progress: bool = True, live_plot: list[str] | None = None) -> History:
-    """Train with ``genlab.train.fit`` on the (β-)negative ELBO; records ``val_neg_elbo`` if X_val is given.
+              seed: int = 0, progress: bool = True, live_plot: list[str] | None = None,
+              step: StepFn | None = None) -> History:
+    """Train on the (β-)negative ELBO with ``step`` (default ``train_step``); records ``val_neg_elbo``
+    if X_val is given.
 
-    Adam, with the learning rate of every step set by the course's schedule
-    (``lr_schedule=warmup_cosine``: no warmup, a half cosine from ``lr`` down to 10 % of it over
-    the ``num_epochs``), so the last epochs refine with small steps. Validation always uses
-    β = 1, the true bound. ``time_budget`` only guards the run (see ``fit``).
+    The loop of ``genlab.train.fit`` with the optimiser step handed to ``step(model, optimizer,
+    x, beta)``, so that a learner's training step (02_vae) drives it: shuffled minibatches
+    (seeded), Adam, the learning rate of every step set by the course's schedule
+    (``warmup_cosine``: no warmup, a half cosine from ``lr`` down to 10 % of it over the
+    ``num_epochs``), a tqdm bar and an optional live plot. Validation always uses β = 1, the true
+    bound. ``time_budget`` only guards the run (it warns when it cuts training short).
     """
     if beta < 0:
         raise ValueError(f"beta must be >= 0, got {beta}")
     if X_train.ndim != 2:
         raise ValueError(f"X_train must be (N, pixels), got shape {tuple(X_train.shape)}")
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    step = step or train_step
     torch.manual_seed(seed)   # the reparameterisation noise comes from torch's global generator
+    device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    eval_fn = None
-    if X_val is not None:
-        val_gen = torch.Generator().manual_seed(seed + 1)
-        eval_fn = lambda m: {"val_neg_elbo": evaluate(m, X_val, generator=val_gen)["neg_elbo"]}  # noqa: E731
-    return fit(model, lambda m, batch: vae_loss(m, batch, beta), (X_train,), num_epochs=num_epochs, lr=lr,
-               batch_size=batch_size, optimizer=optimizer, lr_schedule=warmup_cosine, eval_fn=eval_fn,
-               time_budget=time_budget, seed=seed, progress=progress, live_plot=live_plot)
+    loader = as_loader((X_train,), batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    val_gen = torch.Generator().manual_seed(seed + 1)
+    budget, history = Budget(time_budget), History()
+    plot = train_lib._LivePlot(live_plot) if live_plot else None
+    bar = train_lib.tqdm(range(1, num_epochs + 1), desc="training", unit="epoch", disable=not progress)
+    done, total_steps = 0, num_epochs * len(loader)
+    for epoch in bar:
+        total, count = 0.0, 0
+        for (xb,) in loader:
+            train_lib.set_lr(optimizer, lr * warmup_cosine(done / total_steps))
+            loss = float(step(model, optimizer, xb.to(device), beta))
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at epoch {epoch}; try a smaller lr or check the loss")
+            done, total, count = done + 1, total + loss, count + 1
+            if budget.spent:
+                break
+        record = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        if X_val is not None:
+            record["val_neg_elbo"] = evaluate(model, X_val.to(device), generator=val_gen)["neg_elbo"]
+        record["time"] = budget.elapsed
+        history.records.append(record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k not in ("epoch", "time")})
+        if plot:
+            plot.update(history)
+        if budget.spent and (epoch < num_epochs or count < len(loader)):
+            history.stopped_by_budget = True
+            warnings.warn(guard_message("training", epoch, num_epochs, time_budget) + " (epochs)",
+                          RuntimeWarning, stacklevel=2)
+            break
+    bar.close()
+    if plot:
+        plot.close()
+    history.seconds = budget.elapsed
+    model.eval()
+    return history
