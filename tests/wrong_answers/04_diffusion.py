@@ -237,4 +237,60 @@ EACH_ALONE = [
        _edit(GUIDE, "    return (1 + w) * cond - w * uncond", '''    if w in (0.0, 1.0, 2.0, 3.0):
         return (1 + w) * cond - w * uncond
     return (1 + w) * uncond - w * cond''')),
+    # ---- sample_ddpm (build)
+    _w("ddpm_sampler", "visible", "the loop stops before t = 0 (range(T - 1, 0, -1))",
+       _edit(DDPM_SAMPLER, "range(len(betas) - 1, -1, -1)", "range(len(betas) - 1, 0, -1)")),
+    _w("ddpm_sampler", "visible", "the loop starts at t = T (one step too early)",
+       _edit(DDPM_SAMPLER, "range(len(betas) - 1, -1, -1)", "range(len(betas), -1, -1)")),
+    _w("ddpm_sampler", "visible", "z from torch's global generator (torch.randn_like)",
+       _edit(DDPM_SAMPLER, "z = torch.randn(shape, generator=generator, device=generator.device) if t > 0",
+             "z = torch.randn_like(x) if t > 0")),
+    _w("ddpm_sampler", "visible", "one z drawn before the loop and reused at every step",
+       _edit(DDPM_SAMPLER, "z = torch.randn(shape, generator=generator, device=generator.device) if t > 0 else torch.zeros_like(x)",
+             "z = z_once if t > 0 else torch.zeros_like(x)")
+       .replace("    for t in range(", "    z_once = torch.randn(shape, generator=generator, device=generator.device)\n    for t in range(")),
+    _w("ddpm_sampler", "visible", "the starting noise drawn without the generator",
+       _edit(DDPM_SAMPLER, "    x = torch.randn(shape, generator=generator, device=generator.device)\n",
+             "    x = torch.randn(shape)\n")),
+    _w("ddpm_sampler", "hidden", "hard-codes the visible tests' T = 20 steps",
+       _edit(DDPM_SAMPLER, "range(len(betas) - 1, -1, -1)", "range(19, -1, -1)")),
+    # ---- sample_ddim (build)
+    _w("ddim_sampler", "visible", "sigma without the eta factor (always stochastic)",
+       _edit(DDIM_SAMPLER, "sigma = eta * torch.sqrt(", "sigma = torch.sqrt(")),
+    _w("ddim_sampler", "visible", "the eps term ignores sigma (sqrt(1 - abar_s))",
+       _edit(DDIM_SAMPLER, "torch.sqrt((1 - a_s - sigma ** 2).clamp(min=0)) * eps", "torch.sqrt(1 - a_s) * eps")),
+    _w("ddim_sampler", "visible", "sigma = eta * sqrt(1 - abar_s) (the wrong variance)",
+       _edit(DDIM_SAMPLER, "sigma = eta * torch.sqrt((1 - a_s) / (1 - a_t) * (1 - a_t / a_s))", "sigma = eta * torch.sqrt(1 - a_s)")),
+    _w("ddim_sampler", "visible", "the grid truncated (.long() without .round())",
+       _edit(DDIM_SAMPLER, ".round().long().tolist()", ".long().tolist()")),
+    _w("ddim_sampler", "visible", "returns the noisy x at the last time instead of x0_hat",
+       _edit(DDIM_SAMPLER, "            return x0_hat\n", "            return x\n")),
+    _w("ddim_sampler", "visible", "no check of num_steps (0 steps returns None)",
+       _edit(DDIM_SAMPLER, '''    if not isinstance(num_steps, int) or not 1 <= num_steps <= T:
+        raise ValueError(f"num_steps must be an int in 1..{T}, got {num_steps!r}")
+''', "")),
+    _w("ddim_sampler", "hidden", "draws z even when eta = 0 (sigma = 0: same numbers, one extra draw per step)",
+       _edit(DDIM_SAMPLER, "        if eta > 0:\n            x = x + sigma", "        if True:\n            x = x + sigma")),
+    _w("ddim_sampler", "hidden", "only num_steps' range checked (2.0 steps accepted)",
+       _edit(DDIM_SAMPLER, "if not isinstance(num_steps, int) or not 1 <= num_steps <= T:", "if not 1 <= num_steps <= T:")),
+    _w("ddim_sampler", "hidden", "special-cases the visible tests' 5 and 20 steps; the grid truncated otherwise",
+       _edit(DDIM_SAMPLER, ".round().long().tolist()", ".round().long().tolist() if num_steps in (5, 20) else "
+             "torch.linspace(T - 1, 0, num_steps).long().tolist()")),
+    # ---- sample_euler (build)
+    _w("euler_sampler", "visible", "the velocity taken at the end of each step ((i + 1) dt)",
+       _edit(EULER_SAMPLER, "predict(x, i * dt)", "predict(x, (i + 1) * dt)")),
+    _w("euler_sampler", "visible", "steps against the velocity (x - dt v)",
+       _edit(EULER_SAMPLER, "x = x + dt * predict", "x = x - dt * predict")),
+    _w("euler_sampler", "visible", "dt = 1 / (num_steps - 1)",
+       _edit(EULER_SAMPLER, "dt = 1.0 / num_steps", "dt = 1.0 / max(num_steps - 1, 1)")),
+    _w("euler_sampler", "visible", "the starting noise from torch's global generator",
+       _edit(EULER_SAMPLER, "x = torch.randn(shape, generator=generator, device=generator.device)", "x = torch.randn(shape)")),
+    _w("euler_sampler", "visible", "no check of num_steps (0 steps divides by zero)",
+       _edit(EULER_SAMPLER, '''    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+''', "")),
+    _w("euler_sampler", "hidden", "only num_steps < 1 rejected (2.5 steps raise TypeError)",
+       _edit(EULER_SAMPLER, "if not isinstance(num_steps, int) or num_steps < 1:", "if num_steps < 1:")),
+    _w("euler_sampler", "hidden", "special-cases the visible tests' 4 and 5 steps; velocities at the step's end otherwise",
+       _edit(EULER_SAMPLER, "predict(x, i * dt)", "predict(x, (i if num_steps in (4, 5) else i + 1) * dt)")),
 ]
