@@ -339,3 +339,23 @@ def test_predictor_guides_with_the_given_combine_and_moves_labels_to_the_device(
     predict = diffusion.predictor(model, y=torch.tensor([1, 2]), w=2.0, null_label=5, combine=combine)
     out = predict(torch.zeros(2, 3), 7)
     assert seen == [2.0] and torch.equal(out, torch.tensor([[-4.0] * 3, [-3.0] * 3]))
+
+
+def test_sampler_loops_draw_on_the_generators_device(monkeypatch):
+    """A CUDA model is sampled with a CUDA generator: every draw must ask for the generator's device
+    (checked on the CPU by recording torch.randn's device argument)."""
+    real_randn, asked = torch.randn, []
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("device"))
+        return real_randn(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", spy)
+    betas, ab, predict = _eps_predict()
+    g = torch.Generator().manual_seed(0)
+    diffusion.ddpm_loop(predict, (2, 3), betas, ab, g)
+    diffusion.ddim_loop(predict, (2, 3), ab, 5, g, eta=0.5)
+    diffusion.euler_loop(lambda x, t: x, (2, 3), 3, g)
+    ddpm_sample(lambda x, t, y: x, (2, 3), betas, ab, generator=g)
+    euler_sample(lambda x, t, y: x, (2, 3), 3, generator=g)
+    assert asked and all(d is not None and torch.device(d) == g.device for d in asked), asked

@@ -252,6 +252,9 @@ EACH_ALONE = [
     _w("ddpm_sampler", "visible", "the starting noise drawn without the generator",
        _edit(DDPM_SAMPLER, "    x = torch.randn(shape, generator=generator, device=generator.device)\n",
              "    x = torch.randn(shape)\n")),
+    _w("ddpm_sampler", "hidden", "noise drawn on the default (CPU) device and moved (.to(x.device)): breaks with a CUDA generator",
+       _edit(DDPM_SAMPLER, "z = torch.randn(shape, generator=generator, device=generator.device) if t > 0",
+             "z = torch.randn(shape, generator=generator).to(x.device) if t > 0")),
     _w("ddpm_sampler", "hidden", "hard-codes the visible tests' T = 20 steps",
        _edit(DDPM_SAMPLER, "range(len(betas) - 1, -1, -1)", "range(19, -1, -1)")),
     # ---- sample_ddim (build)
@@ -289,6 +292,8 @@ EACH_ALONE = [
        _edit(EULER_SAMPLER, '''    if not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
 ''', "")),
+    _w("euler_sampler", "hidden", "starting noise drawn without a device (CPU only)",
+       _edit(EULER_SAMPLER, "x = torch.randn(shape, generator=generator, device=generator.device)", "x = torch.randn(shape, generator=generator)")),
     _w("euler_sampler", "hidden", "only num_steps < 1 rejected (2.5 steps raise TypeError)",
        _edit(EULER_SAMPLER, "if not isinstance(num_steps, int) or num_steps < 1:", "if num_steps < 1:")),
     _w("euler_sampler", "hidden", "special-cases the visible tests' 4 and 5 steps; velocities at the step's end otherwise",
