@@ -264,3 +264,98 @@ def test_toy_data():
         assert pts.shape == (1000, 2) and pts.abs().max() < 3
     with pytest.raises(ValueError, match="unknown toy dataset 'spiral'"):
         make_toy_2d(10, "spiral")
+
+
+# ---- the sampler loops on predict(x, t) (04's build exercise) ----
+
+def _eps_predict(T: int = 20, clip: float | None = 1.0):
+    betas, ab = cosine_schedule(T)
+    model = lambda x, t, y: 0.5 * x + 0.02 * t[:, None].float()  # noqa: E731
+    return betas, ab, diffusion.predictor(model, alphas_cumprod=ab, clip=clip)
+
+
+def test_ddpm_loop_is_ddpm_sample():
+    betas, ab, predict = _eps_predict()
+    model = lambda x, t, y: 0.5 * x + 0.02 * t[:, None].float()  # noqa: E731
+    a = diffusion.ddpm_loop(predict, (6, 3), betas, ab, torch.Generator().manual_seed(1))
+    b = ddpm_sample(model, (6, 3), betas, ab, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_ddim_eta_one_on_every_step_is_the_ancestral_sampler():
+    betas, ab, predict = _eps_predict()
+    ancestral = diffusion.ddpm_loop(predict, (500, 3), betas, ab, torch.Generator().manual_seed(2))
+    ddim = diffusion.ddim_loop(predict, (500, 3), ab, 20, torch.Generator().manual_seed(2), eta=1.0)
+    assert torch.allclose(ancestral, ddim, atol=1e-4)
+
+
+def test_ddim_eta_zero_is_deterministic_and_draws_only_x_T():
+    _, ab, predict = _eps_predict()
+    g = torch.Generator().manual_seed(3)
+    a = diffusion.ddim_loop(predict, (4, 2), ab, 5, g)
+    g_once = torch.Generator().manual_seed(3)
+    x_T = torch.randn((4, 2), generator=g_once)
+    assert torch.equal(g.get_state(), g_once.get_state())         # one draw: x_T
+    assert torch.equal(a, diffusion.ddim_loop(predict, (4, 2), ab, 5, torch.Generator().manual_seed(3)))
+    # by hand: the same update with x_T
+    x = x_T
+    times = diffusion.ddim_times(20, 5)
+    assert times == [19, 14, 10, 5, 0]
+    for i, t in enumerate(times):
+        eps = predict(x, t)
+        x0 = (x - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
+        if i + 1 == len(times):
+            break
+        x = ab[times[i + 1]].sqrt() * x0 + (1 - ab[times[i + 1]]).sqrt() * eps
+    assert torch.allclose(a, x0, atol=1e-4)
+    assert torch.allclose(ddim_sample(lambda x, t, y: 0.5 * x + 0.02 * t[:, None].float(), (4, 2), ab, 5,
+                                      generator=torch.Generator().manual_seed(3)), a, atol=1e-6)
+
+
+def test_ddim_and_euler_loops_reject_bad_arguments():
+    _, ab, predict = _eps_predict()
+    with pytest.raises(ValueError, match=r"num_steps must be an int in 1\.\.20, got 21"):
+        diffusion.ddim_loop(predict, (2, 2), ab, 21, None)
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, 1\]"):
+        diffusion.ddim_loop(predict, (2, 2), ab, 5, None, eta=1.5)
+    with pytest.raises(ValueError, match="num_steps must be a positive int, got 0"):
+        diffusion.euler_loop(lambda x, t: x, (2, 2), 0, None)
+    with pytest.raises(ValueError, match="clipping the clean estimate needs alphas_cumprod"):
+        diffusion.predictor(lambda x, t, y: x, clip=1.0)
+
+
+def test_euler_loop_is_euler_sample_and_takes_the_velocity_at_the_start_of_each_step():
+    v = lambda x, t, y: x * 0 + t[:, None]  # noqa: E731   # dx/dt = t: Euler gives x_0 + (n - 1) / (2n)
+    x = diffusion.euler_loop(diffusion.predictor(v), (3, 2), 4, torch.Generator().manual_seed(0))
+    start = torch.randn((3, 2), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(x, start + 3 / 8, atol=1e-6)
+    assert torch.allclose(euler_sample(v, (3, 2), 4, generator=torch.Generator().manual_seed(0)), x, atol=1e-6)
+
+
+def test_predictor_guides_with_the_given_combine_and_moves_labels_to_the_device():
+    seen = []
+    model = lambda x, t, y: x * 0 + y[:, None].float()  # noqa: E731
+    combine = lambda c, u, w: seen.append(w) or c - u  # noqa: E731
+    predict = diffusion.predictor(model, y=torch.tensor([1, 2]), w=2.0, null_label=5, combine=combine)
+    out = predict(torch.zeros(2, 3), 7)
+    assert seen == [2.0] and torch.equal(out, torch.tensor([[-4.0] * 3, [-3.0] * 3]))
+
+
+def test_sampler_loops_draw_on_the_generators_device(monkeypatch):
+    """A CUDA model is sampled with a CUDA generator: every draw must ask for the generator's device
+    (checked on the CPU by recording torch.randn's device argument)."""
+    real_randn, asked = torch.randn, []
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("device"))
+        return real_randn(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", spy)
+    betas, ab, predict = _eps_predict()
+    g = torch.Generator().manual_seed(0)
+    diffusion.ddpm_loop(predict, (2, 3), betas, ab, g)
+    diffusion.ddim_loop(predict, (2, 3), ab, 5, g, eta=0.5)
+    diffusion.euler_loop(lambda x, t: x, (2, 3), 3, g)
+    ddpm_sample(lambda x, t, y: x, (2, 3), betas, ab, generator=g)
+    euler_sample(lambda x, t, y: x, (2, 3), 3, generator=g)
+    assert asked and all(d is not None and torch.device(d) == g.device for d in asked), asked

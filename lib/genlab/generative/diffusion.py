@@ -143,7 +143,7 @@ def guided_prediction(cond: torch.Tensor, uncond: torch.Tensor, w: float) -> tor
 
 
 def _predict(model: Callable, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None, w: float,
-             null_label: int | None) -> torch.Tensor:
+             null_label: int | None, combine: Callable = guided_prediction) -> torch.Tensor:
     """The model's output, guided when w > 0 (cond and uncond in one batch of 2N rows)."""
     if y is None or w == 0:
         return model(x, t, y)
@@ -151,7 +151,7 @@ def _predict(model: Callable, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor 
         raise ValueError("guidance (w > 0) needs null_label, the label index meaning 'no label'")
     both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, null_label)]))
     cond, uncond = both.chunk(2)
-    return guided_prediction(cond, uncond, w)
+    return combine(cond, uncond, w)
 
 
 def _labels(y: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor | None:
@@ -186,14 +186,14 @@ def ddpm_sample(model: Callable, shape: tuple[int, ...], betas: torch.Tensor, al
     ``_clip_x0``; ``clip=None``: off). ``keep > 0`` also returns ``keep`` snapshots (t, x_t).
     """
     T = len(betas)
-    x = torch.randn(shape, generator=generator).to(device)
+    x = _randn(shape, generator, device)
     y = _labels(y, shape[0], x.device)
     snaps, every = [], max(1, T // keep) if keep else 0
     for t in range(T - 1, -1, -1):
         eps = _predict(model, x, torch.full((shape[0],), t, device=x.device), y, w, null_label)
         if clip is not None:
             _, eps = _clip_x0(x, eps, alphas_cumprod[t].item(), clip)
-        z = torch.randn(shape, generator=generator).to(device) if t > 0 else torch.zeros_like(x)
+        z = _randn(shape, generator, device) if t > 0 else torch.zeros_like(x)
         x = ddpm_reverse_step(x, t, eps, betas, alphas_cumprod, z)
         if keep and (t % every == 0):
             snaps.append((t, x.cpu().clone()))
@@ -204,31 +204,114 @@ def ddpm_sample(model: Callable, shape: tuple[int, ...], betas: torch.Tensor, al
 def ddim_sample(model: Callable, shape: tuple[int, ...], alphas_cumprod: torch.Tensor, num_steps: int, *,
                 y: torch.Tensor | None = None, w: float = 0.0, null_label: int | None = None,
                 generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-                clip: float | None = 1.0) -> torch.Tensor:
-    """Deterministic DDIM sampling (η = 0) on ``num_steps`` evenly spaced timesteps of the same ε-model.
+                clip: float | None = 1.0, eta: float = 0.0) -> torch.Tensor:
+    """DDIM sampling on ``num_steps`` evenly spaced timesteps of the same ε-model (``ddim_loop``).
 
-    Each step predicts x̂_0 = (x_t − √(1−ᾱ_t) ε)/√ᾱ_t and moves to the earlier timestep s along the
-    same noise: x_s = √ᾱ_s x̂_0 + √(1−ᾱ_s) ε. No fresh noise: the result is a function of x_T.
-    x̂_0 is clipped to [−clip, clip] (the data range) and ε recomputed from it: at the first
+    ``eta = 0`` (the default) is deterministic given x_T; ``eta = 1`` on every step is the ancestral
+    sampler. x̂_0 is clipped to [−clip, clip] (the data range) and ε recomputed from it: at the first
     steps ᾱ_t ≈ 0 and dividing by √ᾱ_t would blow the network's small errors up (``clip=None``: off).
     """
-    T = len(alphas_cumprod)
+    predict = predictor(model, y=y, w=w, null_label=null_label, alphas_cumprod=alphas_cumprod, clip=clip)
+    return ddim_loop(predict, shape, alphas_cumprod, num_steps, generator, eta=eta, device=device)
+
+
+# --------------------------------------------------------------------------------------------
+# The sampler loops on a prediction function predict(x, t) (04's build exercise)
+# --------------------------------------------------------------------------------------------
+
+
+def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str = "cpu"
+           ) -> torch.Tensor:
+    """Standard-normal noise drawn by ``generator`` on the generator's own device (a CUDA model
+    needs a CUDA generator); with no generator, torch's global one on ``device``."""
+    if generator is None:
+        return torch.randn(shape, device=device)
+    return torch.randn(shape, generator=generator, device=generator.device)
+
+
+def predictor(model: Callable, *, y: torch.Tensor | None = None, w: float = 0.0, null_label: int | None = None,
+              alphas_cumprod: torch.Tensor | None = None, clip: float | None = None,
+              combine: Callable = guided_prediction) -> Callable[[torch.Tensor, int | float], torch.Tensor]:
+    """The network as a function ``predict(x, t)`` of the current batch and one time for all rows
+    (an int step for DDPM, a float in [0, 1] for flow matching): ``model(x, t, y)``, guided with
+    ``combine(cond, uncond, w)`` when ``w > 0``. For an ε-model, ``alphas_cumprod`` and ``clip``
+    return the ε consistent with the clean estimate x̂_0 clipped to [−clip, clip] (``_clip_x0``).
+    The sampler loops (``ddpm_loop``, ``ddim_loop``, ``euler_loop``) only ever call ``predict``."""
+    if clip is not None and alphas_cumprod is None:
+        raise ValueError("clipping the clean estimate needs alphas_cumprod")
+
+    def predict(x: torch.Tensor, t: int | float) -> torch.Tensor:
+        yy = _labels(y, len(x), x.device)
+        out = _predict(model, x, torch.full((len(x),), t, device=x.device), yy, w, null_label, combine)
+        if clip is not None:
+            _, out = _clip_x0(x, out, alphas_cumprod[int(t)].item(), clip)
+        return out
+
+    return predict
+
+
+def ddpm_loop(predict: Callable, shape: tuple[int, ...], betas: torch.Tensor, alphas_cumprod: torch.Tensor,
+              generator: torch.Generator | None, *, reverse_step: Callable = ddpm_reverse_step,
+              device: torch.device | str = "cpu") -> torch.Tensor:
+    """The ancestral sampler: x ~ N(0, I) drawn by ``generator`` (on its device), then for
+    t = T−1, …, 0: ε = predict(x, t), z ~ N(0, I) drawn for t > 0 only (zeros at t = 0), and
+    x ← reverse_step(x, t, ε, betas, alphas_cumprod, z). Returns x_0."""
+    with torch.no_grad():
+        T = len(betas)
+        x = _randn(shape, generator, device)
+        for t in range(T - 1, -1, -1):
+            eps = predict(x, t)
+            z = _randn(shape, generator, x.device) if t > 0 else torch.zeros_like(x)
+            x = reverse_step(x, t, eps, betas, alphas_cumprod, z)
+        return x
+
+
+def ddim_times(T: int, num_steps: int) -> list[int]:
+    """DDIM's time grid: ``num_steps`` integer steps from T−1 down to 0, evenly spaced and rounded."""
     if not isinstance(num_steps, int) or not 1 <= num_steps <= T:
         raise ValueError(f"num_steps must be an int in 1..{T}, got {num_steps!r}")
-    times = torch.linspace(T - 1, 0, num_steps).round().long().tolist()
-    x = torch.randn(shape, generator=generator).to(device)
-    y = _labels(y, shape[0], x.device)
-    for i, t in enumerate(times):
-        eps = _predict(model, x, torch.full((shape[0],), t, device=x.device), y, w, null_label)
-        a_t = alphas_cumprod[t].item()
-        x0_hat = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
-        if clip is not None:
-            x0_hat, eps = _clip_x0(x, eps, a_t, clip)
-        if i + 1 == len(times):
-            return x0_hat
-        a_s = alphas_cumprod[times[i + 1]].item()
-        x = math.sqrt(a_s) * x0_hat + math.sqrt(1 - a_s) * eps
-    return x
+    return torch.linspace(T - 1, 0, num_steps).round().long().tolist()
+
+
+def ddim_loop(predict: Callable, shape: tuple[int, ...], alphas_cumprod: torch.Tensor, num_steps: int,
+              generator: torch.Generator | None, eta: float = 0.0, *, device: torch.device | str = "cpu"
+              ) -> torch.Tensor:
+    """DDIM (Song et al. 2021, eq. 12) on ``ddim_times(T, num_steps)``: at each t with next step s,
+    x̂_0 = (x − √(1−ᾱ_t) ε)/√ᾱ_t,  σ = η √((1−ᾱ_s)/(1−ᾱ_t)) √(1 − ᾱ_t/ᾱ_s),
+    x_s = √ᾱ_s x̂_0 + √(1−ᾱ_s−σ²) ε + σ z,  with z drawn only when η > 0; the last step returns x̂_0.
+    η = 0 is deterministic given x_T; η = 1 on every step (num_steps = T) is the ancestral sampler
+    with the posterior variance β̃_t (the same numbers under the same generator)."""
+    if not 0 <= eta <= 1:
+        raise ValueError(f"eta must lie in [0, 1], got {eta}")
+    times = ddim_times(len(alphas_cumprod), num_steps)
+    with torch.no_grad():
+        x = _randn(shape, generator, device)
+        for i, t in enumerate(times):
+            eps = predict(x, t)
+            a_t = alphas_cumprod[t].item()
+            x0_hat = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+            if i + 1 == len(times):
+                return x0_hat
+            a_s = alphas_cumprod[times[i + 1]].item()
+            sigma = eta * math.sqrt((1 - a_s) / (1 - a_t) * (1 - a_t / a_s))
+            x = math.sqrt(a_s) * x0_hat + math.sqrt(max(1 - a_s - sigma ** 2, 0.0)) * eps
+            if eta > 0:
+                x = x + sigma * _randn(shape, generator, x.device)
+        return x
+
+
+def euler_loop(predict: Callable, shape: tuple[int, ...], num_steps: int, generator: torch.Generator | None, *,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+    """Euler's method for dx/dt = predict(x, t) from noise at t = 0 (drawn by ``generator``) to
+    t = 1: ``num_steps`` steps of size 1/num_steps, the velocity taken at the start of each step."""
+    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    with torch.no_grad():
+        x = _randn(shape, generator, device)
+        dt = 1.0 / num_steps
+        for i in range(num_steps):
+            x = x + dt * predict(x, i * dt)
+        return x
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,7 +350,7 @@ def euler_sample(model: Callable, shape: tuple[int, ...], num_steps: int, *, y: 
     """Integrate dx/dt = v(x, t) from noise at t = 0 to data at t = 1 with ``num_steps`` Euler steps."""
     if not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
-    x = torch.randn(shape, generator=generator).to(device)
+    x = _randn(shape, generator, device)
     y = _labels(y, shape[0], x.device)
     dt = 1.0 / num_steps
     snaps, every = [(0.0, x.cpu().clone())] if keep else [], max(1, num_steps // keep) if keep else 0
