@@ -127,3 +127,26 @@ def test_sampled_tokens_stay_in_the_top_k():
 def test_clear_value_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_with_blocks_keeps_the_weights_and_sample_is_generate():
+    from genlab.generative.gpt import sample, with_blocks
+
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    idx = torch.randint(0, SMALL.vocab_size, (2, 10))
+    before = model(idx)[0]
+    made = []
+
+    def make(config):
+        made.append(Block(config))
+        return made[-1]
+
+    assert with_blocks(model, make) is model and list(model.blocks) == made and len(made) == SMALL.n_layer
+    torch.testing.assert_close(model(idx)[0], before, rtol=0, atol=0)
+    prompt = torch.zeros(3, 2, dtype=torch.long)
+    a = sample(model, prompt, 25, lambda z: next_token_probs(z, 0.7, 4), torch.Generator().manual_seed(5))
+    b = model.generate(prompt, 25, 0.7, 4, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and a.shape == (3, 27)
+    with pytest.raises(ValueError, match="max_new_tokens must be >= 0"):
+        sample(model, prompt, -1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -171,4 +172,47 @@ def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int 
     return logits.softmax(dim=-1)
 
 
-__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "GPT", "next_token_probs"]
+# ---------------------------------------------------------------- 03's learner-built model
+
+def with_blocks(model: GPT, make_block: Callable[[GPTConfig], nn.Module]) -> GPT:
+    """``model`` with every block replaced, in place, by ``make_block(model.config)`` holding the
+    old block's weights (the same parameter names: ``ln1``, ``attn.{q,k,v,out}_proj``, ``ln2``,
+    ``mlp.{fc,proj}``). Returns ``model``.
+
+    03_gpt trains a GPT built from the learner's block and attention this way: from exactly the
+    reference model's initialisation, so the same ``SEED`` starts from the same weights whoever
+    wrote the block."""
+    for i, old in enumerate(model.blocks):
+        new = make_block(model.config)
+        new.load_state_dict(old.state_dict())
+        model.blocks[i] = new.to(next(old.parameters()).device)
+    return model
+
+
+@torch.no_grad()
+def sample(model: nn.Module, idx: torch.Tensor, max_new_tokens: int,
+           next_probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """``GPT.generate``'s loop with the sampling distribution given as a function of the last
+    position's logits (B, V) → probabilities (B, V); ``None`` is the model's own distribution.
+
+    03_gpt samples with the learner's ``next_token_probs`` this way, e.g.
+    ``next_probs=lambda z: next_token_probs(z, 0.8, 10)``. ``generator`` must live on the
+    model's device (``torch.Generator(device=...)``)."""
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if idx.ndim != 2 or idx.shape[1] < 1:
+        raise ValueError(f"idx must be (batch, time) with time >= 1 (a prompt), got shape {tuple(idx.shape)}")
+    next_probs = next_probs or (lambda z: z.softmax(dim=-1))
+    was_training = model.training
+    model.eval()
+    for _ in range(max_new_tokens):
+        logits, _ = model(idx[:, -model.config.block_size:])
+        nxt = torch.multinomial(next_probs(logits[:, -1, :]), 1, generator=generator)
+        idx = torch.cat([idx, nxt], dim=1)
+    model.train(was_training)
+    return idx
+
+
+__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "GPT", "next_token_probs",
+           "with_blocks", "sample"]
