@@ -127,3 +127,67 @@ def test_sampled_tokens_stay_in_the_top_k():
 def test_clear_value_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_with_blocks_keeps_the_weights_and_sample_is_generate():
+    from genlab.generative.gpt import sample, with_blocks
+
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    idx = torch.randint(0, SMALL.vocab_size, (2, 10))
+    before = model(idx)[0]
+    made = []
+
+    def make(config):
+        made.append(Block(config))
+        return made[-1]
+
+    assert with_blocks(model, make) is model and list(model.blocks) == made and len(made) == SMALL.n_layer
+    torch.testing.assert_close(model(idx)[0], before, rtol=0, atol=0)
+    prompt = torch.zeros(3, 2, dtype=torch.long)
+    a = sample(model, prompt, 25, lambda z: next_token_probs(z, 0.7, 4), torch.Generator().manual_seed(5))
+    b = model.generate(prompt, 25, 0.7, 4, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and a.shape == (3, 27)
+    with pytest.raises(ValueError, match="max_new_tokens must be >= 0"):
+        sample(model, prompt, -1)
+
+
+def test_top_p_keeps_the_smallest_nucleus():
+    from genlab.generative.gpt import top_p_probs
+
+    logits = torch.tensor([[4.0, 3.0, 2.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]]).log_softmax(-1)
+    p = logits.exp()
+    out = top_p_probs(logits, 0.8)
+    assert ((out > 0).sum(-1) == torch.tensor([2, 4])).all()   # 0.64 + 0.24 >= 0.8; 4 of 5 uniform tokens
+    torch.testing.assert_close(out[0, :2], p[0, :2] / p[0, :2].sum())
+    torch.testing.assert_close(top_p_probs(logits, 1.0), p)
+    assert ((top_p_probs(logits, 1e-6) > 0).sum(-1) == 1).all()
+    with pytest.raises(ValueError, match=r"top_p must lie in \(0, 1\]"):
+        top_p_probs(logits, 0.0)
+
+
+def test_sample_cached_matches_sample_inside_the_context():
+    from genlab.generative.gpt import sample, sample_cached, with_blocks
+
+    torch.manual_seed(0)
+    model = GPT(SMALL)
+    prompt = torch.randint(0, SMALL.vocab_size, (3, 4))
+    greedy = lambda z: next_token_probs(z, top_k=1)
+    torch.testing.assert_close(sample_cached(model, prompt, 12, greedy), sample(model, prompt, 12, greedy), rtol=0, atol=0)
+    a = sample_cached(model, prompt, 12, generator=torch.Generator().manual_seed(2))
+    b = sample(model, prompt, 12, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(a, b)
+    with_blocks(model, Block)   # any block with the library's parameter names
+    assert torch.equal(sample_cached(model, prompt, 12, greedy), sample(model, prompt, 12, greedy))
+    with pytest.raises(ValueError, match="exceeds block_size 16"):
+        sample_cached(model, prompt, 13)
+
+
+def test_sample_names_a_generator_on_the_wrong_device():
+    from genlab.generative.gpt import sample, sample_cached
+
+    model = GPT(SMALL).to("meta")
+    prompt = torch.zeros(1, 2, dtype=torch.long, device="meta")
+    for fn in (sample, sample_cached):
+        with pytest.raises(ValueError, match="the generator lives on cpu but the model on meta"):
+            fn(model, prompt, 3, generator=torch.Generator())

@@ -170,3 +170,65 @@ def test_shipped_base_gpt_is_what_its_recipe_makes():
     gap = abs(evaluate(shipped, data.val_ids) - evaluate(rebuilt, data.val_ids))
     print(f"rebuilt base GPT: parameters equal: {same}; validation loss gap {gap:.4f} nats/char")
     assert same or gap <= BASE_SEED_SPREAD, f"validation loss differs by {gap:.4f} > {BASE_SEED_SPREAD}"
+
+
+# ---------------------------------------------------------------- the pieces 03's learner writes
+
+def test_lr_at_is_warmup_cosine_per_step():
+    assert gpt_train.lr_at(0, 1000, 1e-3, warmup=0.1, min_ratio=0.1) == 0.0
+    assert gpt_train.lr_at(50, 1000, 1e-3, warmup=0.1, min_ratio=0.1) == pytest.approx(5e-4)
+    assert gpt_train.lr_at(100, 1000, 1e-3, warmup=0.1, min_ratio=0.1) == pytest.approx(1e-3)
+    assert gpt_train.lr_at(550, 1000, 1e-3, warmup=0.1, min_ratio=0.1) == pytest.approx(5.5e-4)  # half-way down
+    assert gpt_train.lr_at(1000, 1000, 1e-3, warmup=0.1, min_ratio=0.1) == pytest.approx(1e-4)
+    assert gpt_train.lr_at(0, 10, 2.0, warmup=0.0) == 2.0          # no warmup: starts at the peak
+    assert [gpt_train.lr_at(s, 40, 1e-3, 0.1, 0.2) for s in range(40)] == \
+        [1e-3 * warmup_cosine(s / 40, 0.1, 0.2) for s in range(40)]
+    with pytest.raises(ValueError, match="step must lie in"):
+        gpt_train.lr_at(11, 10, 1.0)
+    with pytest.raises(ValueError, match="max_steps must be a positive int"):
+        gpt_train.lr_at(0, 0, 1.0)
+
+
+def test_train_step_sets_every_group_clips_and_returns_a_float():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layer=1, n_head=2, n_embd=8))
+    params = list(model.parameters())
+    opt = torch.optim.SGD([{"params": params[:3]}, {"params": params[3:]}], lr=0.5)
+    x, y = torch.randint(0, 7, (2, 8)), torch.randint(0, 7, (2, 8))
+    before = [p.detach().clone() for p in params]
+    loss = gpt_train.train_step(model, opt, x, y, lr=0.1, clip=1e-3)
+    assert isinstance(loss, float) and [g["lr"] for g in opt.param_groups] == [0.1, 0.1]
+    step = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, params)])
+    assert float(step.norm()) == pytest.approx(0.1 * 1e-3, rel=1e-4)   # SGD: lr times the clipped gradient
+
+
+def test_train_model_with_the_reference_pieces_is_train_gpt(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    expected, _ = train_gpt(config, text, max_steps=12, batch_size=4, eval_every=6, seed=3, progress=False)
+    torch.manual_seed(3)
+    model = GPT(config)
+    history = gpt_train.train_model(model, text, max_steps=12, batch_size=4, eval_every=6, seed=3, progress=False)
+    assert history["step"] == [6, 12] and not history.stopped_by_budget
+    for a, b in zip(model.parameters(), expected.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_train_model_uses_the_schedule_and_step_it_is_given(text):
+    config = GPTConfig(vocab_size=text.vocab_size, **TINY)
+    seen = []
+
+    def schedule(step, max_steps, peak, warmup, min_ratio):
+        seen.append((step, max_steps, peak, warmup, min_ratio))
+        return 0.0
+
+    def step_fn(model, optimizer, x, y, lr):
+        assert x.shape == y.shape == (4, TINY["block_size"]) and lr == 0.0
+        return 1.5
+
+    torch.manual_seed(0)
+    history = gpt_train.train_model(GPT(config), text, max_steps=5, batch_size=4, lr=2e-3, warmup=0.2,
+                                    min_ratio=0.3, eval_every=5, progress=False, schedule=schedule, step_fn=step_fn)
+    assert seen == [(s, 5, 2e-3, 0.2, 0.3) for s in range(5)] and history["train_loss"] == [1.5]
+    with pytest.raises(FloatingPointError, match="loss became nan"):
+        gpt_train.train_model(GPT(config), text, max_steps=2, batch_size=4, progress=False,
+                              step_fn=lambda *a: float("nan"))

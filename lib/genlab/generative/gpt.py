@@ -1,7 +1,10 @@
 """A tiny character-level GPT, nanoGPT-style: config, attention, MLP, block, model, sampling.
 
 Introduced in 03_gpt, where the learner writes causal attention (``causal_attention``), the
-block (``Block``) and the sampling distribution (``next_token_probs``). The attention, MLP and
+multi-head attention (``CausalSelfAttention``), the block (``Block``) and the sampling
+distribution (``next_token_probs``); ``with_blocks`` builds the model from the learner's blocks,
+``sample`` samples with the learner's distribution, ``top_p_probs`` and ``sample_cached`` (a
+key-value cache) are 03's sampling experiments. The attention, MLP and
 block are the library's one Transformer block (``genlab.nn.transformer``), which 08_netformer
 and 10_clip reuse; here they keep 03's names and are built from a ``GPTConfig``. 05_lora
 injects LoRA into the ``q_proj`` / ``v_proj`` layers of every attention by name. How the model is trained and scored — the
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -171,4 +175,121 @@ def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int 
     return logits.softmax(dim=-1)
 
 
-__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "GPT", "next_token_probs"]
+# ---------------------------------------------------------------- 03's learner-built model
+
+def with_blocks(model: GPT, make_block: Callable[[GPTConfig], nn.Module]) -> GPT:
+    """``model`` with every block replaced, in place, by ``make_block(model.config)`` holding the
+    old block's weights (the same parameter names: ``ln1``, ``attn.{q,k,v,out}_proj``, ``ln2``,
+    ``mlp.{fc,proj}``). Returns ``model``.
+
+    03_gpt trains a GPT built from the learner's block and attention this way: from exactly the
+    reference model's initialisation, so the same ``SEED`` starts from the same weights whoever
+    wrote the block."""
+    for i, old in enumerate(model.blocks):
+        new = make_block(model.config)
+        new.load_state_dict(old.state_dict())
+        model.blocks[i] = new.to(next(old.parameters()).device)
+    return model
+
+
+def _check_generator(model: nn.Module, generator: torch.Generator | None) -> None:
+    device = next(model.parameters()).device
+    if generator is not None and generator.device.type != device.type:
+        raise ValueError(f"the generator lives on {generator.device.type} but the model on {device.type}: "
+                         f"sample with torch.Generator(device={device.type!r})")
+
+
+@torch.no_grad()
+def sample(model: nn.Module, idx: torch.Tensor, max_new_tokens: int,
+           next_probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """``GPT.generate``'s loop with the sampling distribution given as a function of the last
+    position's logits (B, V) → probabilities (B, V); ``None`` is the model's own distribution.
+
+    03_gpt samples with the learner's ``next_token_probs`` this way, e.g.
+    ``next_probs=lambda z: next_token_probs(z, 0.8, 10)``. ``generator`` must live on the
+    model's device (``torch.Generator(device=...)``)."""
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if idx.ndim != 2 or idx.shape[1] < 1:
+        raise ValueError(f"idx must be (batch, time) with time >= 1 (a prompt), got shape {tuple(idx.shape)}")
+    _check_generator(model, generator)
+    next_probs = next_probs or (lambda z: z.softmax(dim=-1))
+    was_training = model.training
+    model.eval()
+    for _ in range(max_new_tokens):
+        logits, _ = model(idx[:, -model.config.block_size:])
+        nxt = torch.multinomial(next_probs(logits[:, -1, :]), 1, generator=generator)
+        idx = torch.cat([idx, nxt], dim=1)
+    model.train(was_training)
+    return idx
+
+
+def top_p_probs(logits: torch.Tensor, top_p: float, temperature: float = 1.0) -> torch.Tensor:
+    """Nucleus (top-p) sampling distribution over the last axis (Holtzman et al., 2020): after the
+    temperature, keep the smallest set of most likely tokens whose probabilities sum to at least
+    ``top_p``, renormalise. Unlike top-k, the number kept adapts: one token where the model is
+    sure, many where it is not."""
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must lie in (0, 1], got {top_p}")
+    probs = next_token_probs(logits, temperature)
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    before = sorted_probs.cumsum(dim=-1) - sorted_probs        # mass of the more likely tokens
+    keep_sorted = before < top_p                                 # the first token is always kept
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    kept = probs * keep
+    return kept / kept.sum(dim=-1, keepdim=True)
+
+
+@torch.no_grad()
+def sample_cached(model: nn.Module, idx: torch.Tensor, max_new_tokens: int,
+                  next_probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """``sample`` with a key-value cache: the prompt runs through the model once, then each new
+    token runs alone, its query attending to the keys and values cached for every token before
+    it, instead of the whole context being recomputed at every step.
+
+    Works for any GPT whose blocks have the library's parameter names (``ln1``,
+    ``attn.{q,k,v,out}_proj``, ``ln2``, ``mlp``), 03's learner-built model included. The text
+    must fit in ``block_size`` (learned absolute positions: past it, every cached key would sit
+    at a new position and the cache would be stale)."""
+    config = model.config
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if idx.ndim != 2 or idx.shape[1] < 1:
+        raise ValueError(f"idx must be (batch, time) with time >= 1 (a prompt), got shape {tuple(idx.shape)}")
+    if idx.shape[1] + max_new_tokens > config.block_size:
+        raise ValueError(f"prompt ({idx.shape[1]}) + max_new_tokens ({max_new_tokens}) exceeds block_size "
+                         f"{config.block_size}: the cache needs the whole text inside one context")
+    _check_generator(model, generator)
+    next_probs = next_probs or (lambda z: z.softmax(dim=-1))
+    was_training = model.training
+    model.eval()
+    caches: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(model.blocks)
+    out, start = idx, 0
+    for _ in range(max_new_tokens):
+        new = out[:, start:]                         # the whole prompt first, then one token at a time
+        B, T = new.shape
+        x = model.tok_emb(new) + model.pos_emb(torch.arange(start, start + T, device=new.device))
+        for i, block in enumerate(model.blocks):
+            h, attn = block.ln1(x), block.attn
+            C = h.shape[-1]
+            d = C // config.n_head
+            q, k, v = (proj(h).view(B, T, config.n_head, d).transpose(1, 2)
+                       for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
+            if caches[i] is not None:
+                k, v = torch.cat([caches[i][0], k], dim=2), torch.cat([caches[i][1], v], dim=2)
+            caches[i] = (k, v)
+            allowed = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(k.shape[2] - T)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+            x = x + attn.out_proj(y.transpose(1, 2).reshape(B, T, C))
+            x = x + block.mlp(block.ln2(x))
+        logits = model.lm_head(model.ln_f(x[:, -1]))
+        start = out.shape[1]
+        out = torch.cat([out, torch.multinomial(next_probs(logits), 1, generator=generator)], dim=1)
+    model.train(was_training)
+    return out
+
+
+__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "GPT", "next_token_probs",
+           "with_blocks", "sample", "top_p_probs", "sample_cached"]

@@ -2,15 +2,19 @@
 
 Introduced in 03_gpt: the unigram and bigram baselines (count-based, nats per character),
 ``evaluate`` (mean validation cross-entropy) and ``train_gpt`` (a fixed number of steps of
-AdamW with the course's warmup + cosine schedule, ``genlab.train.warmup_cosine``).
+AdamW with the course's warmup + cosine schedule, ``genlab.train.warmup_cosine``); the
+learner writes the schedule per step (``lr_at``) and the step (``train_step``), and
+``train_model`` trains a given model (built from the learner's blocks) with them.
 Introduced in 05_lora: ``finetune_gpt`` (continue training whatever parameters require
 gradients: all of them, or LoRA's adapters) and ``load_base_gpt`` (03's model, trained once
 by the library's recipe ``build_base_gpt`` and shipped with genlab).
 """
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -171,6 +175,96 @@ def train_gpt(config: GPTConfig, data: Text, *, max_steps: int, batch_size: int 
     return model, history
 
 
+# ---------------------------------------------------------------- the pieces 03's learner writes
+
+def lr_at(step: int, max_steps: int, peak_lr: float, warmup: float = 0.05, min_ratio: float = 0.1) -> float:
+    """The learning rate before step ``step`` (0-based) of ``max_steps``: a linear warmup from 0 to
+    ``peak_lr`` over the first ``warmup`` fraction of the steps, then a half cosine down to
+    ``min_ratio * peak_lr`` at ``step = max_steps`` — ``peak_lr * warmup_cosine(step / max_steps,
+    warmup, min_ratio)``, ``train_gpt``'s schedule written per step (03's exercise)."""
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    if not 0 <= step <= max_steps:
+        raise ValueError(f"step must lie in [0, max_steps = {max_steps}], got {step}")
+    return peak_lr * warmup_cosine(step / max_steps, warmup, min_ratio)
+
+
+def train_step(model: GPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float,
+               clip: float = 1.0) -> float:
+    """One training step (03's exercise): set ``lr`` in every parameter group, the mean
+    cross-entropy of ``model(x, y)``, clear the old gradients, backpropagate, clip the gradients'
+    total norm at ``clip``, take the optimizer's step. Returns the loss as a float.
+
+    ``train_gpt``'s step (``_train_step``) is the same sums, so ``train_model`` with this step
+    trains the same model as ``train_gpt``."""
+    set_lr(optimizer, lr)
+    _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item()
+
+
+def train_model(model: GPT, data: Text, *, max_steps: int, batch_size: int = 32, lr: float = 5e-3,
+                warmup: float = 0.05, min_ratio: float = 0.1, weight_decay: float = 0.1, eval_every: int = 100,
+                eval_blocks: int = 64, time_budget: float | None = None, seed: int = 0, progress: bool = True,
+                live_plot: bool = False, baselines: dict[str, float] | None = None,
+                schedule: Callable[..., float] = lr_at, step_fn: Callable[..., float] = train_step) -> History:
+    """Train ``model`` (a GPT, possibly built from a learner's blocks) in place, as ``train_gpt``
+    trains a fresh one, with the learning-rate ``schedule`` and the ``step_fn`` given: before step
+    ``s`` (0-based) the rate is ``schedule(s, max_steps, lr, warmup, min_ratio)``, and
+    ``step_fn(model, optimizer, x, y, rate)`` trains on ``batch_size`` random windows.
+
+    03_gpt passes the learner's ``lr_at`` and ``train_step``. With the library's (the defaults)
+    and a model made by ``torch.manual_seed(seed); GPT(config)``, it returns the model
+    ``train_gpt(config, data, seed=seed, ...)`` returns, weight for weight. Same AdamW groups,
+    history records and time guard as ``train_gpt``; returns the history.
+    """
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    if lr <= 0 or batch_size < 1 or eval_every < 1:
+        raise ValueError(f"need lr > 0, batch_size >= 1, eval_every >= 1; got {lr}, {batch_size}, {eval_every}")
+    if model.config.vocab_size != data.vocab_size:
+        raise ValueError(f"the model's vocab_size is {model.config.vocab_size} but the data's tokenizer has "
+                         f"{data.vocab_size}")
+    device = next(model.parameters()).device
+    params = list(model.parameters())
+    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+                             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.99))
+    gen = torch.Generator().manual_seed(seed)
+    budget, history = Budget(time_budget), History()
+    plot = _StepPlot(baselines) if live_plot else None
+    total, count = 0.0, 0
+    model.train()
+    for step in tqdm(range(1, max_steps + 1), desc="training", unit="step", disable=not progress):
+        x, y = sample_batch(data.train_ids, batch_size, model.config.block_size, gen)
+        loss = float(step_fn(model, opt, x.to(device), y.to(device),
+                             schedule(step - 1, max_steps, lr, warmup, min_ratio)))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at step {step}; try a smaller lr")
+        total, count = total + loss, count + 1
+        last = step == max_steps or budget.spent
+        if last or step % eval_every == 0:
+            history.records.append({"step": step, "time": budget.elapsed, "train_loss": total / count,
+                                    "val_loss": evaluate(model, data.val_ids, max_blocks=None if last else eval_blocks)})
+            total, count = 0.0, 0
+            if plot:
+                plot.update(history)
+        if last:
+            break
+    if plot:
+        plot.close()
+    history.seconds = budget.elapsed
+    if step < max_steps:
+        history.stopped_by_budget = True
+        warnings.warn(guard_message("GPT training", step, max_steps, time_budget) + " (steps)",
+                      RuntimeWarning, stacklevel=2)
+    model.eval()
+    return history
+
+
 class _StepPlot:
     """Train and validation loss against the step, redrawn in place (IPython display handle),
     with dotted horizontal lines for the baselines (e.g. ``{"bigram": 2.33}``)."""
@@ -275,7 +369,7 @@ def load_base_gpt() -> GPT:
 
 
 __all__ = ["unigram_log_probs", "bigram_log_probs", "unigram_loss", "bigram_loss", "evaluate", "train_gpt",
-           "finetune_gpt", "build_base_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION",
+           "lr_at", "train_step", "train_model", "finetune_gpt", "build_base_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION",
            "BASE_WEIGHTS"]
 
 
