@@ -64,18 +64,19 @@ def add_lora(model: nn.Module, targets: tuple[str, ...] = ("q_proj", "v_proj"), 
 
 
 def train_adapter(model: nn.Module, targets: tuple[str, ...], batches, lrs, *, rank: int = 8,
-                  alpha: float = 16.0) -> tuple[list[str], list[float]]:
+                  alpha: float = 16.0, inject=None) -> tuple[list[str], list[float]]:
     """Adapt ``model`` in place: ``add_lora(model, targets, rank, alpha)``, then one AdamW step
     (no weight decay, gradients clipped at norm 1) per batch ``(x, y)`` of ``batches`` with the
     learning rate ``lrs[i]`` — ``gpt_train.finetune_gpt``'s step, on A and B only.
 
     ``model(x, y)`` must return ``(logits, loss)`` (genlab's GPT). Returns the adapted layers'
-    names and the training loss of each step (before its update).
+    names and the training loss of each step (before its update). ``inject`` replaces ``add_lora``
+    (05's tests pass the learner's ``inject_lora``, so they test the loop alone).
     """
     batches, lrs = list(batches), list(lrs)
     if len(batches) != len(lrs) or not batches:
         raise ValueError(f"need one learning rate per batch, got {len(batches)} batches and {len(lrs)} rates")
-    names = add_lora(model, targets, rank=rank, alpha=alpha)
+    names = (inject or add_lora)(model, targets, rank=rank, alpha=alpha)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lrs[0], weight_decay=0.0)
     losses = []
