@@ -335,6 +335,23 @@ def finetune_gpt(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, *, 
     return history
 
 
+def finetune_batches(ids: torch.Tensor, max_steps: int, *, batch_size: int = 32, block_size: int = 64,
+                     seed: int = 0, device: torch.device | str = "cpu") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The ``max_steps`` batches ``(x, y)`` that ``finetune_gpt`` draws with this ``seed``, on
+    ``device`` (05_lora: the learner's adapter loop sees exactly full fine-tuning's data)."""
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
+    gen = torch.Generator().manual_seed(seed)
+    return [tuple(t.to(device) for t in sample_batch(ids, batch_size, block_size, gen)) for _ in range(max_steps)]
+
+
+def finetune_lrs(max_steps: int, lr: float, *, warmup: float = 0.1, min_ratio: float = 0.1) -> list[float]:
+    """The learning rate of each of ``finetune_gpt``'s ``max_steps`` steps (warmup + cosine)."""
+    if not isinstance(max_steps, int) or max_steps < 1 or lr <= 0:
+        raise ValueError(f"need max_steps >= 1 and lr > 0, got {max_steps!r} and {lr}")
+    return [lr * warmup_cosine(s / max_steps, warmup, min_ratio) for s in range(max_steps)]
+
+
 # ---------------------------------------------------------------- the base model for 05_lora
 
 BASE_VERSION = 2   # 2: trained by train_gpt with warmup_cosine, on one thread
@@ -369,7 +386,8 @@ def load_base_gpt() -> GPT:
 
 
 __all__ = ["unigram_log_probs", "bigram_log_probs", "unigram_loss", "bigram_loss", "evaluate", "train_gpt",
-           "lr_at", "train_step", "train_model", "finetune_gpt", "build_base_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION",
+           "lr_at", "train_step", "train_model", "finetune_gpt", "finetune_batches", "finetune_lrs",
+           "build_base_gpt", "load_base_gpt", "BASE_CONFIG", "BASE_TRAINING", "BASE_VERSION",
            "BASE_WEIGHTS"]
 
 

@@ -10,7 +10,8 @@ the base model is. As in minLoRA, the update is attached with
 reads as W + ΔW. Merging bakes ΔW into the weight (no extra cost at inference); the returned
 deltas undo it, so one base model can serve several adapters.
 
-``genlab.nn.count_parameters(model, trainable_only=True)`` counts what an adapter trains.
+``train_adapter`` is the whole recipe: inject adapters into the named layers, freeze the rest,
+train A and B. ``genlab.nn.count_parameters(model, trainable_only=True)`` counts what it trains.
 """
 from __future__ import annotations
 
@@ -57,9 +58,40 @@ def add_lora(model: nn.Module, targets: tuple[str, ...] = ("q_proj", "v_proj"), 
         p.requires_grad_(False)
     for _, module in adapted:
         out_features, in_features = module.weight.shape
-        lora = LoRA(out_features, in_features, rank, alpha).to(module.weight.device)
+        lora = LoRA(out_features, in_features, rank, alpha).to(module.weight.device, module.weight.dtype)
         parametrize.register_parametrization(module, "weight", lora)
     return [name for name, _ in adapted]
+
+
+def train_adapter(model: nn.Module, targets: tuple[str, ...], batches, lrs, *, rank: int = 8,
+                  alpha: float = 16.0, inject=None) -> tuple[list[str], list[float]]:
+    """Adapt ``model`` in place: ``add_lora(model, targets, rank, alpha)``, then one AdamW step
+    (no weight decay, gradients clipped at norm 1) per batch ``(x, y)`` of ``batches`` with the
+    learning rate ``lrs[i]`` — ``gpt_train.finetune_gpt``'s step, on A and B only.
+
+    ``model(x, y)`` must return ``(logits, loss)`` (genlab's GPT). Returns the adapted layers'
+    names and the training loss of each step (before its update). ``inject`` replaces ``add_lora``
+    (05's tests pass the learner's ``inject_lora``, so they test the loop alone).
+    """
+    batches, lrs = list(batches), list(lrs)
+    if len(batches) != len(lrs) or not batches:
+        raise ValueError(f"need one learning rate per batch, got {len(batches)} batches and {len(lrs)} rates")
+    names = (inject or add_lora)(model, targets, rank=rank, alpha=alpha)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lrs[0], weight_decay=0.0)
+    losses = []
+    model.train()
+    for (x, y), lr in zip(batches, lrs):
+        for group in opt.param_groups:
+            group["lr"] = lr
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    return names, losses
 
 
 def lora_modules(model: nn.Module) -> dict[str, LoRA]:
