@@ -190,7 +190,7 @@ def learner_or_reference(mine: Callable[..., Any], reference: Callable[..., Any]
                          check: Callable[[Callable[..., Any]], None], *, name: str) -> Callable[..., Any]:
     """``mine`` when ``check(mine)`` passes, else ``reference``; prints which one runs.
 
-    Introduced in 10_clip: the learner's code drives the notebook's experiments, and an
+    Introduced in 00_orientation: the learner's code drives the notebook's experiments, and an
     unfinished or wrong exercise falls back to the library's reference so the notebook runs
     on. ``check`` raises on a wrong candidate (usually a few ``check_close`` calls against the
     reference on fixed inputs); it is a quick check, not the graded test.
