@@ -142,36 +142,10 @@ def train_gpt(config: GPTConfig, data: Text, *, max_steps: int, batch_size: int 
     torch.manual_seed(seed)
     device = torch.device(device) if device is not None else torch.device("cpu")
     model = GPT(config).to(device)
-    params = list(model.parameters())
-    decay = [p for p in params if p.ndim >= 2]      # matrices and embeddings decay;
-    no_decay = [p for p in params if p.ndim < 2]    # biases and LayerNorm gains do not
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99))
-    gen = torch.Generator().manual_seed(seed)
-    budget, history = Budget(time_budget), History()
-    plot = _StepPlot(baselines) if live_plot else None
-    total, count = 0.0, 0
-    model.train()
-    for step in tqdm(range(1, max_steps + 1), desc="training", unit="step", disable=not progress):
-        set_lr(opt, lr * warmup_cosine((step - 1) / max_steps, warmup, min_ratio))
-        total, count = total + _train_step(model, opt, params, data.train_ids, batch_size, gen, device), count + 1
-        last = step == max_steps or budget.spent
-        if last or step % eval_every == 0:
-            history.records.append({"step": step, "time": budget.elapsed, "train_loss": total / count,
-                                    "val_loss": evaluate(model, data.val_ids, max_blocks=None if last else eval_blocks)})
-            total, count = 0.0, 0
-            if plot:
-                plot.update(history)
-        if last:
-            break
-    if plot:
-        plot.close()
-    history.seconds = budget.elapsed
-    if step < max_steps:
-        history.stopped_by_budget = True
-        warnings.warn(guard_message("GPT training", step, max_steps, time_budget) + " (steps)",
-                      RuntimeWarning, stacklevel=2)
-    model.eval()
+    history = train_model(model, data, max_steps=max_steps, batch_size=batch_size, lr=lr, warmup=warmup,
+                          min_ratio=min_ratio, weight_decay=weight_decay, eval_every=eval_every,
+                          eval_blocks=eval_blocks, time_budget=time_budget, seed=seed, progress=progress,
+                          live_plot=live_plot, baselines=baselines)
     return model, history
 
 
@@ -195,8 +169,7 @@ def train_step(model: GPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y:
     cross-entropy of ``model(x, y)``, clear the old gradients, backpropagate, clip the gradients'
     total norm at ``clip``, take the optimizer's step. Returns the loss as a float.
 
-    ``train_gpt``'s step (``_train_step``) is the same sums, so ``train_model`` with this step
-    trains the same model as ``train_gpt``."""
+    ``train_gpt`` trains with this step (through ``train_model``)."""
     set_lr(optimizer, lr)
     _, loss = model(x, y)
     optimizer.zero_grad(set_to_none=True)
@@ -216,10 +189,9 @@ def train_model(model: GPT, data: Text, *, max_steps: int, batch_size: int = 32,
     ``s`` (0-based) the rate is ``schedule(s, max_steps, lr, warmup, min_ratio)``, and
     ``step_fn(model, optimizer, x, y, rate)`` trains on ``batch_size`` random windows.
 
-    03_gpt passes the learner's ``lr_at`` and ``train_step``. With the library's (the defaults)
-    and a model made by ``torch.manual_seed(seed); GPT(config)``, it returns the model
-    ``train_gpt(config, data, seed=seed, ...)`` returns, weight for weight. Same AdamW groups,
-    history records and time guard as ``train_gpt``; returns the history.
+    03_gpt passes the learner's ``lr_at`` and ``train_step``; ``train_gpt`` is this loop with the
+    library's (the defaults) on a model made by ``torch.manual_seed(seed); GPT(config)``. Returns
+    the history.
     """
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive int, got {max_steps!r}")
