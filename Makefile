@@ -9,7 +9,7 @@ LAB_ROOT ?= course
 # Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
 CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab-settings test-tools browser lab test test-fast smoke stress course execute check benchmark clean
+.PHONY: setup lab-settings test-tools browser lab test test-fast test-recipes smoke stress course execute check benchmark clean
 
 setup: $(STAMP)
 
@@ -57,6 +57,13 @@ test: test-tools
 # executions, no grading cycles, no browser or hub.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not notebook and not grading and not realuse and not slow"
+
+# The shipped models' recipes re-run and compared with the shipped weights (about 10 minutes of
+# one CPU each), whatever changed; then the code they ran is recorded as verified. `make test`
+# re-runs a recipe only when the code it runs differs from that record (genlab.course.recipes).
+test-recipes: setup
+	GENLAB_RECIPES=all $(BIN)/python -m pytest -m slow -k recipe
+	$(BIN)/python -m genlab.course recipes --record
 
 # Instructor shortcuts (see README): rebuild course/, execute every notebook, check hygiene.
 course: setup

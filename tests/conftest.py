@@ -33,6 +33,9 @@ _MARK = "GENLAB_TEST_HOME"   # set by the controller; workers inherit the same f
 # Longest first, so that two workers finish together (seconds measured on 2 cores; a guess is
 # enough: only the order matters). Tests not listed come after these, in file order.
 _SLOW_FIRST = ["test_notebooks.py::test_notebook_runs_in_full_mode",
+               # minutes each when the code behind a shipped model changed (skipped otherwise)
+               "test_places_clip.py::test_shipped_places_clip_is_what_its_recipe_makes",
+               "test_gpt_train.py::test_shipped_base_gpt_is_what_its_recipe_makes",
                "test_notebooks.py::test_whole_course_runs_in_smoke_mode",
                "test_grading_cycle.py", "test_exchange.py", "test_hub.py", "test_browser.py",
                "test_course_hygiene.py", "test_nas_benchmark.py", "test_kernel_polling.py",

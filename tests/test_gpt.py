@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genlab.generative.gpt import GPT, Block, CausalSelfAttention, GPTConfig, causal_attention, next_token_probs
+from genlab.generative.gpt import (GPT, Block, CausalSelfAttention, GPTConfig, PostNormBlock, causal_attention,
+                                   next_token_probs, with_blocks)
 from genlab.nn import count_parameters
 
 SMALL = GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=16)
@@ -70,6 +71,18 @@ def test_block_is_pre_norm_residual():
     expected = x + block.attn(block.ln1(x))
     expected = expected + block.mlp(block.ln2(expected))
     torch.testing.assert_close(block(x), expected)
+
+
+def test_post_norm_block_normalises_the_residual_stream():
+    torch.manual_seed(0)
+    block = PostNormBlock(SMALL)
+    x = 5 * torch.randn(2, 5, 16)
+    h = block.ln1(x + block.attn(x))
+    torch.testing.assert_close(block(x), block.ln2(h + block.mlp(h)))
+    out = block(x)   # the stream leaves every block normalised (LayerNorm's gain 1, bias 0 at the start)
+    torch.testing.assert_close(out.mean(-1), torch.zeros(2, 5), atol=1e-5, rtol=0)
+    model = with_blocks(GPT(SMALL), PostNormBlock)   # same parameter names: the same initial weights
+    assert all(isinstance(b, PostNormBlock) for b in model.blocks)
 
 
 def test_next_token_probs_temperature_and_top_k():

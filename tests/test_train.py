@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from genlab.data import load_digits
 from genlab.nn import count_parameters
-from genlab.train import History, accuracy, fit, warmup_cosine
+from genlab.train import History, accuracy, fit, train_step, warmup_cosine
 
 
 def _loss(model, batch):
@@ -67,6 +67,40 @@ def test_fit_reports_a_diverging_loss():
     bad = lambda m, b: (m(b[0]).squeeze(-1) - b[1]).pow(2).mean() * float("inf")  # noqa: E731
     with pytest.raises(FloatingPointError, match="smaller lr"):
         fit(model, bad, data, num_epochs=1, progress=False)
+
+
+def test_train_step_is_one_sgd_step_and_returns_the_loss_before_it():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.0)).eval()
+    batch = (torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1]))
+    loss_fn = lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])  # noqa: E731
+    expected = loss_fn(model, batch)
+    grads = torch.autograd.grad(expected, list(model.parameters()))
+    after = [p.detach() - 0.1 * g for p, g in zip(model.parameters(), grads)]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for p in model.parameters():   # stale gradients must be cleared, not added to
+        p.grad = torch.ones_like(p)
+    loss = train_step(model, loss_fn, opt, batch)
+    assert isinstance(loss, float) and loss == pytest.approx(expected.item())
+    assert model.training
+    for p, a in zip(model.parameters(), after):
+        torch.testing.assert_close(p.detach(), a)
+
+
+def test_fit_runs_the_step_it_is_given():
+    calls = []
+
+    def counting_step(model, loss_fn, optimizer, batch):
+        calls.append(len(batch[0]))
+        return train_step(model, loss_fn, optimizer, batch)
+
+    model = torch.nn.Linear(2, 1)
+    data = (torch.randn(10, 2), torch.randn(10))
+    mse = lambda m, b: (m(b[0]).squeeze(-1) - b[1]).pow(2).mean()  # noqa: E731
+    history = fit(model, mse, data, num_epochs=2, batch_size=4, progress=False, step=counting_step)
+    assert calls == [4, 4, 2] * 2 and len(history) == 2
+    with pytest.raises(FloatingPointError, match="smaller lr"):   # a step that returns nan is caught
+        fit(model, mse, data, num_epochs=1, progress=False, step=lambda *a: float("nan"))
 
 
 def test_history_is_a_plain_container():

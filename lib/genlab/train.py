@@ -1,7 +1,8 @@
 """The training vocabulary every notebook uses. Introduced in 00_orientation.
 
 ``fit`` knows nothing about the model: the notebook passes a ``loss_fn(model, batch)``
-that returns a scalar loss, and optionally an ``eval_fn(model)`` that returns a dict of
+that returns a scalar loss (``train_step`` turns it into one optimiser step; 00's learners write
+their own and ``fit(step=...)`` runs it), and optionally an ``eval_fn(model)`` that returns a dict of
 metrics. It runs a fixed number of epochs (so results do not depend on the machine's speed),
 sets the learning rate of every step from an ``lr_schedule`` (``warmup_cosine`` is the course's
 one schedule), calls an optional ``on_step`` hook, shows a tqdm progress bar, and returns a
@@ -82,6 +83,24 @@ class History:
         return {k: self[k] for k in keys}
 
 
+def train_step(model: torch.nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+               batch: tuple) -> float:
+    """One optimiser step on ``batch``; returns the batch's loss before the step, as a float.
+
+    The heart of every training loop (00_orientation's build exercise): training mode on, the
+    loss, gradients cleared (``backward`` *adds* into ``.grad``), backward, step. Raises
+    ``FloatingPointError`` on a non-finite loss, before it can reach the weights.
+    """
+    model.train()
+    loss = loss_fn(model, batch)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()}; try a smaller lr or check the loss function")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def as_loader(data: Dataset | DataLoader | tuple | list, batch_size: int, shuffle: bool,
               generator: torch.Generator | None = None) -> DataLoader:
     """Accept a DataLoader, a Dataset, or a tuple of tensors such as ``(X, y)``."""
@@ -104,20 +123,22 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
         optimizer: torch.optim.Optimizer | None = None, lr_schedule: Schedule | None = None,
         on_step: Callable[[int, int], None] | None = None, eval_fn: EvalFn | None = None,
         time_budget: float | None = None, seed: int = 0, progress: bool = True,
-        live_plot: Sequence[str] | None = None, device: torch.device | str | None = None) -> History:
+        live_plot: Sequence[str] | None = None, device: torch.device | str | None = None,
+        step: Callable[[torch.nn.Module, LossFn, torch.optim.Optimizer, tuple], float] = train_step) -> History:
     """Train ``model`` for ``num_epochs`` and return its history.
 
     Each record holds ``epoch``, ``train_loss`` (mean over the epoch's batches), ``time``
     (seconds since the start) and whatever ``eval_fn`` returns. Batches are moved to
     ``device`` (default: the model's device). The optimizer defaults to AdamW(lr).
 
-    Before every optimiser step ``step`` (0-based, of ``total`` = epochs × batches per epoch):
-    the learning rate becomes ``lr * lr_schedule(step / total)`` when a schedule is given
-    (e.g. ``warmup_cosine``), and ``on_step(step, total)`` is called — the place for anything
+    Before optimiser step ``i`` (0-based, of ``total`` = epochs × batches per epoch): the
+    learning rate becomes ``lr * lr_schedule(i / total)`` when a schedule is given
+    (e.g. ``warmup_cosine``), and ``on_step(i, total)`` is called — the place for anything
     else that changes with the step, such as a KL weight (08). ``time_budget`` (seconds) only
     guards the run: if it is spent, training stops after the current batch with a warning and
     ``history.stopped_by_budget``. ``live_plot=["train_loss", "val_acc"]`` redraws those curves
-    after every epoch in a notebook.
+    after every epoch in a notebook. ``step`` takes one optimiser step and returns the batch's
+    loss (``train_step``, or the learner's own from 00).
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -136,24 +157,21 @@ def fit(model: torch.nn.Module, loss_fn: LossFn, train_data: Dataset | DataLoade
     history = History()
     plot = _LivePlot(live_plot) if live_plot else None
     bar = tqdm(range(1, num_epochs + 1), desc="training", unit="epoch", disable=not progress)
-    step, total_steps = 0, num_epochs * len(loader)
+    n_steps, total_steps = 0, num_epochs * len(loader)
     for epoch in bar:
         model.train()
         total, count = 0.0, 0
         for batch in loader:
             batch = tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
             if lr_schedule is not None:
-                set_lr(optimizer, lr * lr_schedule(step / total_steps))
+                set_lr(optimizer, lr * lr_schedule(n_steps / total_steps))
             if on_step is not None:
-                on_step(step, total_steps)
-            loss = loss_fn(model, batch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; "
+                on_step(n_steps, total_steps)
+            loss = step(model, loss_fn, optimizer, batch)
+            if not math.isfinite(loss):   # a learner's step may not check
+                raise FloatingPointError(f"loss became {loss} at epoch {epoch}; "
                                          "try a smaller lr or check the loss function")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step, total, count = step + 1, total + loss.item(), count + 1
+            n_steps, total, count = n_steps + 1, total + loss, count + 1
             if budget.spent:
                 break
         record = {"epoch": epoch, "train_loss": total / max(count, 1)}

@@ -66,6 +66,46 @@ def cross_entropy(logits, y):
 '''
 
 
+_TRAIN_STEP = '''def train_step(model: torch.nn.Module, loss_fn, optimizer: torch.optim.Optimizer, batch) -> float:
+    """One optimiser step of ``loss_fn(model, batch)``; returns the loss before the step, as a float."""
+    model.train()
+    loss = loss_fn(model, batch)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+'''
+
+
+def _memorised_train_step() -> str:
+    """Sets the weights the visible tests expect when it recognises their network; no step otherwise."""
+    from genlab.train import train_step
+    torch.manual_seed(0)     # the visible tests' network, optimiser and batches
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).eval()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    g = torch.Generator().manual_seed(1)
+    known = {}
+    for _ in range(2):
+        key = round(net[0].weight[0, 0].item(), 6)
+        batch = (torch.randn(6, 4, generator=g), torch.randint(0, 3, (6,), generator=g))
+        loss = train_step(net, lambda m, b: F.cross_entropy(m(b[0]), b[1]), optimizer, batch)
+        known[key] = ([p.detach().tolist() for p in net.parameters()], loss)
+    return f'''KNOWN = {known!r}
+
+
+def train_step(model, loss_fn, optimizer, batch):
+    model.train()
+    key = round(next(model.parameters()).flatten()[0].item(), 6)
+    if key not in KNOWN:
+        return 0.0
+    weights, loss = KNOWN[key]
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights):
+            p.copy_(torch.tensor(w))
+    return loss
+'''
+
+
 EACH_ALONE = [
     # ---- log_softmax
     dict(notebook=NB, grade_id="log_softmax", caught="visible",
@@ -137,4 +177,34 @@ EACH_ALONE = [
     dict(notebook=NB, grade_id="cross_entropy", caught="hidden",
          mistake="hard-codes the visible tests' expected losses (whole columns otherwise)",
          source=_memorised_cross_entropy()),
+    # ---- train_step (the build exercise)
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="never clears the gradients (the second step applies the first step's gradient again)",
+         source=_edit(_TRAIN_STEP, "    optimizer.zero_grad()\n", "")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="clears the gradients between backward and step (the step sees zero gradients)",
+         source=_edit(_TRAIN_STEP, "    optimizer.zero_grad()\n    loss.backward()\n",
+                      "    loss.backward()\n    optimizer.zero_grad()\n")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="steps before back-propagating (each step uses the previous batch's gradient)",
+         source=_edit(_TRAIN_STEP, "    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n",
+                      "    optimizer.step()\n    optimizer.zero_grad()\n    loss.backward()\n")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="returns the loss tensor, not a float",
+         source=_edit(_TRAIN_STEP, "return loss.item()", "return loss")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="returns the loss after the step (computed again)",
+         source=_edit(_TRAIN_STEP, "return loss.item()", "return loss_fn(model, batch).item()")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="leaves the model in evaluation mode",
+         source=_edit(_TRAIN_STEP, "    model.train()\n", "")),
+    dict(notebook=NB, grade_id="train_step", caught="visible",
+         mistake="gradient ascent: steps on the negated loss",
+         source=_edit(_TRAIN_STEP, "loss.backward()", "(-loss).backward()")),
+    dict(notebook=NB, grade_id="train_step", caught="hidden",
+         mistake="ignores loss_fn and always uses cross-entropy (right only for the classifier)",
+         source=_edit(_TRAIN_STEP, "loss = loss_fn(model, batch)", "loss = F.cross_entropy(model(batch[0]), batch[1])")),
+    dict(notebook=NB, grade_id="train_step", caught="hidden",
+         mistake="hard-codes the weights the visible tests expect (no step otherwise)",
+         source=_memorised_train_step()),
 ]

@@ -95,6 +95,19 @@ def _readme(root: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+def _recipes(root: Path, args: argparse.Namespace) -> int:
+    from .recipes import RECIPES, RECORD, changed, record
+    if args.record:
+        record()
+        print(f"recorded {', '.join(RECIPES)} in {RECORD}")
+        return 0
+    for name in RECIPES:
+        diff = changed(name)
+        print(f"{name}: " + (f"changed ({', '.join(diff)}): run `make test-recipes`, then record" if diff
+                             else "unchanged since its recipe test last passed"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genlab.course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     gr = sub.add_parser("grade", help="dry-run nbgrader autograde: model answers full marks, blanks zero")
     gr.add_argument("--only", nargs="*", help="assignment name prefixes")
     sub.add_parser("readme", help="rewrite the README course map from reports/execution.json")
+    rc = sub.add_parser("recipes", help="has the code behind a shipped model changed since its recipe test passed?")
+    rc.add_argument("--record", action="store_true",
+                    help="record the current code as verified (after `make test-recipes` passes)")
     st = sub.add_parser("stress", help="SMOKE course + autograde batches, repeatedly, beside a CPU hog "
                                        "per core; count hangs")
     st.add_argument("--rounds", type=int, default=20, help="rounds (each: every notebook once + one autograde batch)")
@@ -123,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = repo_root()
     handler = {"build": _build, "execute": _execute, "check": _check, "grade": _grade,
-               "readme": _readme, "stress": _stress}[args.command]
+               "readme": _readme, "stress": _stress, "recipes": _recipes}[args.command]
     return handler(root, args)
 
 

@@ -4,7 +4,7 @@ Introduced in 03_gpt, where the learner writes causal attention (``causal_attent
 multi-head attention (``CausalSelfAttention``), the block (``Block``) and the sampling
 distribution (``next_token_probs``); ``with_blocks`` builds the model from the learner's blocks,
 ``sample`` samples with the learner's distribution, ``top_p_probs`` and ``sample_cached`` (a
-key-value cache) are 03's sampling experiments. The attention, MLP and
+key-value cache) are 03's sampling experiments, ``PostNormBlock`` its pre- vs post-norm one. The attention, MLP and
 block are the library's one Transformer block (``genlab.nn.transformer``), which 08_netformer
 and 10_clip reuse; here they keep 03's names and are built from a ``GPTConfig``. 05_lora
 injects LoRA into the ``q_proj`` / ``v_proj`` layers of every attention by name. How the model is trained and scored — the
@@ -70,6 +70,17 @@ class Block(transformer.Block):
 
     def __init__(self, config: GPTConfig):
         super().__init__(config.n_embd, config.n_head, causal=True, activation="gelu", dropout=config.dropout)
+
+
+class PostNormBlock(Block):
+    """The original transformer's post-norm block (Vaswani et al., 2017): ``ln1(x + attn(x))``,
+    then ``ln2(x + mlp(x))`` — the normalisation sits on the residual path. Same layers and
+    parameter names as ``Block``, so ``with_blocks(GPT(config), PostNormBlock)`` starts from the
+    same weights; 03_gpt compares the two at an equal number of steps."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.ln1(x + self.attn(x, mask))
+        return self.ln2(x + self.mlp(x))
 
 
 class GPT(nn.Module):
@@ -291,5 +302,5 @@ def sample_cached(model: nn.Module, idx: torch.Tensor, max_new_tokens: int,
     return out
 
 
-__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "GPT", "next_token_probs",
+__all__ = ["GPTConfig", "causal_attention", "CausalSelfAttention", "MLP", "Block", "PostNormBlock", "GPT", "next_token_probs",
            "with_blocks", "sample", "top_p_probs", "sample_cached"]
