@@ -37,6 +37,9 @@ RIGHT = ("def log_softmax(x, dim=-1):\n    m = x.max(dim=dim, keepdim=True).valu
          "    return x - m - torch.log(torch.exp(x - m).sum(dim=dim, keepdim=True))\n")
 CROSS_ENTROPY = ("def cross_entropy(logits, y):\n"
                  "    return -log_softmax(logits, dim=-1)[torch.arange(len(y)), y].mean()\n")
+TRAIN_STEP = ("def train_step(model, loss_fn, optimizer, batch):\n    model.train()\n"
+              "    loss = loss_fn(model, batch)\n    optimizer.zero_grad()\n    loss.backward()\n"
+              "    optimizer.step()\n    return loss.item()\n")
 
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("no chromium: 'make test' installs it as root; or apt-get install chromium",
@@ -151,8 +154,9 @@ def test_a_learner_works_through_00_orientation_in_jupyterlab(lab, page):
     page.screenshot(path=SHOTS / "3-passing-test.png")
     assert output.strip() == "log_softmax: visible tests passed", output
 
-    # 4. Finish the second exercise, run everything; the widget renders and responds.
+    # 4. Finish the other two exercises, run everything; the widget renders and responds.
     type_into(page, code_cell(page, "def cross_entropy"), CROSS_ENTROPY)
+    type_into(page, code_cell(page, "def train_step"), TRAIN_STEP)
     page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
     page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
     last = code_cell(page, "results check skipped")
