@@ -38,17 +38,89 @@ def test_bad_encodings_raise_value_error(bad, message):
 
 def test_canonical_classes():
     counts = collections.Counter(space.canonical(c) for c in space.all_cells())
-    assert len(counts) == 5_390
+    assert len(counts) == 5_216
     assert counts["#"] == 341            # node 3 never reached: all zero-output cells are one class
     # an edge into a zero node or a none edge changes nothing; sums commute
     a = ("nor_conv_3x3", "none", "none", "none", "skip_connect", "none")
     b = ("nor_conv_3x3", "avg_pool_3x3", "none", "none", "skip_connect", "none")  # node 2 unused
-    assert space.canonical(a) == space.canonical(b) == "(x)@nor_conv_3x3"
+    assert space.canonical(a) == space.canonical(b) == "c3a(x)"
     # swapping the roles of nodes 1 and 2 (no edge between them) is the same function
     c = ("nor_conv_1x1", "avg_pool_3x3", "none", "none", "skip_connect", "skip_connect")
     d = ("avg_pool_3x3", "nor_conv_1x1", "none", "none", "skip_connect", "skip_connect")
-    assert space.canonical(c) == space.canonical(d)
+    assert space.canonical(c) == space.canonical(d) == "c1a(x)+p(x)"
     assert space.canonical(a) != space.canonical(c)
+    # one conv reached twice through skips is not two convs (cells 6381 and 7506)
+    assert space.canonical(6381) == "2*c1a(x)" and space.canonical(7506) == "c1a(x)+c1b(x)"
+    # sums are flat: x + c1(x) + c3(x) however the skips nest it (cells 3288 and 4016)
+    assert space.canonical(3288) == space.canonical(4016) == "c1a(x)+c3b(x)+x"
+    # the pool is linear: pool(x + c1(x)) = pool(x) + pool(c1(x))
+    e = ("nor_conv_1x1", "skip_connect", "skip_connect", "none", "none", "avg_pool_3x3")
+    f = ("nor_conv_1x1", "none", "none", "avg_pool_3x3", "avg_pool_3x3", "none")
+    assert space.canonical(e) == space.canonical(f) == "p(c1a(x))+p(x)"
+    # NAS-Bench-201's own rule, for the comparison 06 makes
+    assert len({space.nb201_unique_str(c) for c in space.all_cells()}) == 6_466
+
+
+def test_live_ops_drop_only_dead_edges():
+    for ops in space.all_cells():
+        live = space.live_ops(ops)
+        assert space.canonical(live) == space.canonical(ops)
+        assert set(space.conv_labels(ops)) == {k for k, op in enumerate(live) if op.startswith("nor_conv")}
+    assert space.live_ops(("nor_conv_3x3", "avg_pool_3x3", "none", "none", "skip_connect", "none")) == \
+        ("nor_conv_3x3", "none", "none", "none", "skip_connect", "none")
+
+
+def _cell_with_label_weights(ops, bank):
+    """A 3-channel CellModule whose conv on edge k has the weights of its canonical label."""
+    module = CellModule(ops, 3)
+    for k, label in space.conv_labels(ops).items():
+        module.edges[k][1].weight.data.copy_(bank[ops[k], label])
+    return module
+
+
+def _neighbour_pairs(rng, same: bool, n: int):
+    """n pairs of cells with one conv or more, one mutation apart, in the same class or not."""
+    by_class = collections.defaultdict(list)
+    for c in space.all_cells():
+        by_class[space.canonical(c)].append(c)
+    pairs = []
+    while len(pairs) < n:
+        a = space.random_cell(rng)
+        if not space.conv_labels(a):
+            continue
+        if same:
+            members = by_class[space.canonical(a)]
+            b = rng.choice(members)
+            if b != a:
+                pairs.append((a, b))
+        else:
+            b = space.mutate(a, rng)
+            if space.canonical(b) != space.canonical(a) and space.conv_labels(b):
+                pairs.append((a, b))
+    return pairs
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same-class", "different-class"])
+def test_canonical_is_exactly_functional_equivalence(same):
+    """Same string: equal outputs once conv weights are matched by label; different: they differ.
+
+    Every conv gets the weights of its label in a shared bank, so two cells of one class compute
+    the same numbers (batch norm in training mode: batch statistics), and two cells of different
+    classes — one mutation apart, the hardest case — differ even though their shared labels
+    share weights. Pairs with convs only: weight-free cells are the easy case.
+    """
+    rng, g = random.Random(1 if same else 2), torch.Generator().manual_seed(0)
+    bank = {(op, label): torch.randn(3, 3, k, k, generator=g)
+            for op, k in (("nor_conv_1x1", 1), ("nor_conv_3x3", 3)) for label in "abcdef"}
+    x = torch.randn(16, 3, 8, 8, generator=g)
+    for a, b in _neighbour_pairs(rng, same, 60):
+        out_a, out_b = (_cell_with_label_weights(c, bank)(x) for c in (a, b))
+        gap = (out_a - out_b).abs().max().item()
+        if same:
+            assert gap <= 1e-5 * (1 + out_a.abs().max().item()), \
+                f"{space.short(a)} and {space.short(b)} share {space.canonical(a)} but differ by {gap:.2e}"
+        else:
+            assert gap > 1e-3, f"{space.canonical(a)} vs {space.canonical(b)}: outputs differ by only {gap:.2e}"
 
 
 def test_zero_class_really_outputs_zero_and_weight_free_isomorphs_agree():
@@ -67,7 +139,7 @@ def test_zero_class_really_outputs_zero_and_weight_free_isomorphs_agree():
     for members in rng.sample(pairs, 20):
         out = [CellModule(c, 3)(x) for c in members[:3]]
         for o in out[1:]:
-            torch.testing.assert_close(o, out[0], atol=1e-6, rtol=1e-6)
+            torch.testing.assert_close(o, out[0], atol=1e-5, rtol=1e-5)
 
 
 def test_mutate_changes_exactly_one_edge():

@@ -5,9 +5,9 @@ Introduced in 06_nas_search; 07 and 08 look their cells up here too.
 A tabular benchmark turns a search run from hours of training into milliseconds of look-ups,
 so search strategies can be compared over hundreds of seeds. The table was produced by
 ``python -m genlab.nas.generate`` (see that module for how to regenerate or extend it): each of
-the 5,390 functionally distinct cells (``space.canonical``) trained once with ``SCHEDULE`` and
-seed 0; a random subset trained again with seed 1 measures the noise between seeds. Notebooks
-only read it.
+the 5,216 functionally distinct cells (``space.canonical``) trained once with ``SCHEDULE`` and
+seed 0 — one member of each class, named by its record's ``arch_str`` — and a random subset
+trained again with seed 1 measures the noise between seeds. Notebooks only read it.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..nn import count_parameters
 from ..runtime import Budget
-from .network import build_network
+from .network import Reduction, build_network
 from .space import NUM_CELLS, Cell, all_cells, canonical, ops_to_index, ops_to_str, to_ops
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -40,7 +40,9 @@ SCHEDULE = {"channels": 16, "num_epochs": 4, "batch_size": 64, "optimizer": "SGD
 class Record:
     """What the benchmark knows about one cell."""
 
-    arch_str: str        # the representative of the cell's isomorphism class
+    arch_str: str        # the member of the cell's class that was trained
+    # params and flops count the edges that reach the output (space.live_ops): the same for
+    # every member of a class, whereas build_network also builds dead edges
     val_acc: float       # accuracy on the digits validation split (use this for search)
     test_acc: float      # accuracy on the test split (report this)
     params: int
@@ -48,11 +50,12 @@ class Record:
     seconds: float       # training time when the table was generated
 
 
-def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
+def train_cell(cell: Cell, seed: int = 0, data=None, reduction=Reduction) -> Record:
     """Train one cell with ``SCHEDULE`` and return its record (about 1 s on one CPU thread).
 
     This is what the generation script runs for every unique cell, and what the reproduction
-    test re-runs on a sample. The table was made on one thread per worker process
+    test re-runs on a sample. ``reduction`` swaps the block between the stages (only to measure
+    what the skeleton does: ``network.Reduction``). The table was made on one thread per worker process
     (``runtime.use_threads(1)`` in ``generate``); the same thread count gives the same sums.
     """
     from ..data.digits import load_digits
@@ -61,7 +64,7 @@ def train_cell(cell: Cell, seed: int = 0, data=None) -> Record:
     d = data if data is not None else load_digits(flatten=False)
     s = SCHEDULE
     g = torch.manual_seed(seed)
-    net = build_network(cell, channels=s["channels"])
+    net = build_network(cell, channels=s["channels"], reduction=reduction)
     opt = torch.optim.SGD(net.parameters(), lr=s["lr"], momentum=s["momentum"], nesterov=True,
                           weight_decay=s["weight_decay"])
     n, bs = len(d.y_train), s["batch_size"]
@@ -104,7 +107,7 @@ def read_table(path: Path) -> tuple[dict, list[Record]]:
 
 @lru_cache(maxsize=None)
 def _class_of_every_cell() -> tuple[np.ndarray, list[str]]:
-    """For each of the 15,625 indices, the number of its isomorphism class; and the classes."""
+    """For each of the 15,625 indices, the number of its class (``space.canonical``); the classes."""
     keys, cls = {}, np.empty(NUM_CELLS, dtype=np.int64)
     for i, ops in enumerate(all_cells()):
         cls[i] = keys.setdefault(canonical(ops), len(keys))
@@ -121,7 +124,12 @@ class DigitsBench201:
     def __init__(self, path: Path = TABLE, noise_path: Path | None = NOISE_TABLE):
         self.header, records = read_table(path)
         cls, keys = _class_of_every_cell()
-        by_key = {canonical(r.arch_str): r for r in records}
+        by_key: dict[str, Record] = {}
+        for r in records:
+            other = by_key.setdefault(canonical(r.arch_str), r)
+            if other is not r:
+                raise ValueError(f"{path.name} has two records of one function ({other.arch_str} and "
+                                 f"{r.arch_str}); re-key it with python -m genlab.nas.generate")
         missing = [k for k in keys if k not in by_key]
         if missing:
             raise ValueError(f"{path.name} is incomplete: {len(missing)} of {len(keys)} unique cells "
@@ -145,9 +153,8 @@ class DigitsBench201:
         return self._records[self._cls[ops_to_index(to_ops(cell))]]
 
     def unique_indices(self) -> np.ndarray:
-        """One index (the smallest) per isomorphism class."""
-        _, first = np.unique(self._cls, return_index=True)
-        return np.sort(first)
+        """One index per class: the cell its record was trained on, in index order."""
+        return np.sort([ops_to_index(to_ops(r.arch_str)) for r in self._records])
 
     @property
     def best_val(self) -> float:

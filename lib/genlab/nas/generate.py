@@ -5,7 +5,11 @@
     python -m genlab.nas.generate --seed 1 --subset 300   # the seed-noise table
 
 Resumable: results are appended one line per cell as they finish, and a restart skips every
-cell already in the file, so the script can be stopped (Ctrl-C) and restarted at any time.
+class (``space.canonical``) that already has a record, so the script can be stopped (Ctrl-C)
+and restarted at any time. When the canonical form changes (it did once: see
+``space.canonical``), a restart re-keys the table: a record stays valid for the class of the
+cell it trained (all members compute the same function), a second record of one class is
+dropped (the lower-index cell's is kept), and only the classes without a record are trained.
 The first line records the schedule, seed and library/torch versions; resuming with a
 different schedule or seed is refused. Each cell is trained on one thread, so a cell's
 numbers do not depend on the worker that trained it. The subset for ``--subset K`` is a
@@ -27,7 +31,7 @@ import genlab
 
 from ..runtime import Budget, use_threads
 from .benchmark import NOISE_TABLE, SCHEDULE, TABLE, read_table, train_cell
-from .space import all_cells, canonical, ops_to_str
+from .space import all_cells, canonical, ops_to_index, ops_to_str, to_ops
 
 _DATA = None
 
@@ -72,7 +76,16 @@ def main(argv: list[str] | None = None) -> None:
         if {k: old.get(k) for k in ("seed", "schedule", "subset")} != \
                 {k: header[k] for k in ("seed", "schedule", "subset")}:
             sys.exit(f"{out} was made with another seed/schedule/subset; move it away to start over")
-        done = {canonical(r.arch_str) for r in records}
+        kept: dict[str, object] = {}
+        for r in sorted(records, key=lambda r: ops_to_index(to_ops(r.arch_str))):
+            kept.setdefault(canonical(r.arch_str), r)
+        if len(kept) < len(records):          # the canonical form changed: one record per class
+            print(f"re-keying {out.name}: {len(records) - len(kept)} records dropped "
+                  "(their class already has a record of a lower-index cell)")
+            tmp = out.with_suffix(".rekey")
+            tmp.write_text("".join(json.dumps(x) + "\n" for x in [old] + [asdict(r) for r in kept.values()]))
+            tmp.replace(out)
+        done = set(kept)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(header) + "\n")

@@ -1,13 +1,23 @@
-"""The network every DigitsBench-201 cell is trained in (NAS-Bench-201's skeleton, sized for 8×8).
+"""The network every DigitsBench-201 cell is trained in: NAS-Bench-201's skeleton, cut down for 8×8.
 
 Introduced in 06_nas_search; 07_darts builds its supernet from the same ``OP_BUILDERS``.
 
-stem 3×3 conv (C) → cell → residual reduction (2C, 4×4) → cell → reduction (4C, 2×2) → cell
-→ BN-ReLU → global average pool → linear. NAS-Bench-201 stacks 5 cells per stage on 32×32
-CIFAR images; one per stage suits 8×8 digits and a CPU.
+Exactly what is built (``CellNetwork``), with C = 16 channels in the benchmark::
+
+    stem: 3×3 conv (1 → C) → BN                                   8×8
+    cell (C)                                                      8×8
+    reduction: 2×2 average pool → 1×1 conv (C → 2C) → BN          4×4
+    cell (2C)                                                     4×4
+    head: BN → ReLU → global average pool → linear (2C → 10)
+
+Two cells, one per stage, and one plain (not residual) reduction. NAS-Bench-201 (Dong & Yang
+2020, Fig. 1) has three stages of N = 5 cells with C = 16, 32, 64 channels, joined by two
+residual blocks (two 3×3 convs, stride 2, with a pooled 1×1 shortcut). On 8×8 digits a third
+stage would work on 1×1 maps, and a reduction with 3×3 convs does much of the cell's job
+(``Reduction`` says how much), so the ranking would say less about the cell.
 
 Inside cells, batch norm has no affine shift, so an op applied to a zero input returns exactly
-zero: that is what lets ``space.canonical`` treat such cells as one.
+zero: that is what lets ``space.canonical`` drop zero terms exactly.
 """
 from __future__ import annotations
 
@@ -60,30 +70,48 @@ class CellModule(nn.Module):
 
 
 class Reduction(nn.Sequential):
-    """Between stages: 2×2 average pool, then a 1×1 conv to twice the channels.
+    """Between the two stages: 2×2 average pool, then a 1×1 conv to twice the channels, then BN.
 
-    NAS-Bench-201 uses a residual block with two 3×3 convs here; on digits those convs alone
-    reach 97 % whatever the cell, so ours has no spatial conv and the cells must supply it.
+    NAS-Bench-201 uses ``ResidualReduction`` here. Ours has no spatial conv, so the cells must
+    supply it: with the identity cell (``x``) our network reaches 49–52 % test accuracy on
+    seeds 0–2, NAS-Bench-201's block 98.1–98.6 % (tests/test_nas_benchmark.py measures it).
     """
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__(nn.AvgPool2d(2), nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
 
 
+class ResidualReduction(nn.Module):
+    """NAS-Bench-201's reduction (its ``ResNetBasicblock``), for comparison; not in the benchmark.
+
+    ReLU-conv3×3(stride 2)-BN → ReLU-conv3×3-BN, plus a shortcut: 2×2 average pool → 1×1 conv.
+    """
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.a = nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.b = ReLUConvBN(c_out, 3)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x)) + self.shortcut(x)
+
+
 class CellNetwork(nn.Module):
     """The benchmark's network around one cell (or, for DARTS, around any cell-like module).
 
-    ``make_cell(channels)`` builds the module used at each of the 3 stages.
+    ``make_cell(channels)`` builds the module used at each of the 2 stages (C, then 2C channels).
     """
 
-    def __init__(self, make_cell, channels: int = 16, num_classes: int = 10, in_channels: int = 1):
+    def __init__(self, make_cell, channels: int = 16, num_classes: int = 10, in_channels: int = 1,
+                 reduction=Reduction):
         super().__init__()
         if channels < 1:
             raise ValueError(f"channels must be a positive int, got {channels!r}")
         c = channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         self.stages = nn.Sequential(
-            make_cell(c), Reduction(c, 2 * c), make_cell(2 * c))
+            make_cell(c), reduction(c, 2 * c), make_cell(2 * c))
         self.head = nn.Sequential(nn.BatchNorm2d(2 * c), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
                                   nn.Flatten(), nn.Linear(2 * c, num_classes))
 
@@ -93,7 +121,7 @@ class CellNetwork(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def build_network(cell: Cell, channels: int = 16, num_classes: int = 10) -> CellNetwork:
+def build_network(cell: Cell, channels: int = 16, num_classes: int = 10, reduction=Reduction) -> CellNetwork:
     """The network for one cell of the space (any encoding)."""
     ops = to_ops(cell)
-    return CellNetwork(lambda c: CellModule(ops, c), channels, num_classes)
+    return CellNetwork(lambda c: CellModule(ops, c), channels, num_classes, reduction=reduction)

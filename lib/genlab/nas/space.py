@@ -9,13 +9,16 @@ one of 5 operations, so 5**6 = 15,625 cells. Three encodings name the same cell:
 - ``arch_str``: NAS-Bench-201's own string, ``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|``.
 
 Many cells compute the same function: a ``none`` edge contributes nothing, a node whose inputs
-are all zero is zero, and the order of a sum does not matter. ``canonical`` maps every cell to a
-string that is equal for such isomorphic cells, so the benchmark trains each function once.
+are all zero is zero, sums commute and nest, and the 3×3 average pool is linear. ``canonical``
+maps every cell to a string that is equal exactly when two cells compute the same
+parameterised function, so the benchmark trains each function once.
 """
 from __future__ import annotations
 
 import itertools
 import numbers
+from collections import Counter
+from functools import lru_cache
 from typing import Iterator, Sequence, Union
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -103,22 +106,109 @@ def all_cells() -> Iterator[Ops]:
     return itertools.product(OPS, repeat=NUM_EDGES)
 
 
-def canonical(cell: Cell) -> str:
-    """A string equal for cells that compute the same function (NAS-Bench-201's rule).
+_CONV = {"nor_conv_1x1": "c1", "nor_conv_3x3": "c3"}
+_MARK = 0xE000          # conv edge k is written as chr(_MARK + k) until the labels are chosen
 
-    Built node by node: a zero input (``none``, or a node that is zero) is dropped, a skip
-    passes its input's string through, any other op wraps it as ``(input)@op``; a node is the
-    sorted ``+`` of its terms (sums commute), or ``#`` when every term is zero.
+
+def _terms(ops: Ops) -> list[Counter]:
+    """Each node's value as a multiset of terms (term string -> how many times it is added).
+
+    ``x`` is the cell's input; a conv term keeps its edge (its own weights) as a mark;
+    ``p(t)`` is the average pool of term t. A skip passes its input's terms on, so sums are
+    flattened; the pool is linear, so it is applied term by term; an empty multiset is zero.
+    """
+    node = [Counter({"x": 1})]
+    for j in (1, 2, 3):
+        terms: Counter = Counter()
+        for k, (to, i) in enumerate(EDGES):
+            if to != j or ops[k] == "none" or not node[i]:
+                continue                      # no edge, or a zero input: zero in, zero out
+            if ops[k] == "skip_connect":
+                terms.update(node[i])
+            elif ops[k] == "avg_pool_3x3":
+                terms.update({f"p({t})": m for t, m in node[i].items()})
+            else:                             # ReLU-conv-BN is not linear: it keeps its argument
+                terms[f"{_CONV[ops[k]]}{chr(_MARK + k)}({_sum(node[i])})"] += 1
+        node.append(terms)
+    return node
+
+
+def _sum(terms: Counter) -> str:
+    return "+".join(t if m == 1 else f"{m}*{t}" for t, m in sorted(terms.items())) or "#"
+
+
+@lru_cache(maxsize=None)
+def _canonical(ops: Ops) -> tuple[str, tuple[tuple[int, str], ...]]:
+    expr = _sum(_terms(ops)[3])
+    convs = sorted({ord(ch) - _MARK for ch in expr if ord(ch) >= _MARK})
+    best, best_labels = None, ()
+    for perm in itertools.permutations("abcdef"[: len(convs)]):
+        s = expr.translate({_MARK + k: label for k, label in zip(convs, perm)})
+        if best is None or s < best:
+            best, best_labels = s, tuple(zip(convs, perm))
+    return best, best_labels
+
+
+def canonical(cell: Cell) -> str:
+    """A string equal for two cells exactly when they compute the same function.
+
+    The string is the cell's output written as a flat sum: ``x`` the input, ``c1a(...)`` /
+    ``c3b(...)`` a 1×1 / 3×3 ReLU-conv-BN whose weights are labelled ``a``/``b`` (the same label
+    twice is the same conv: ``2*c1a(x)`` is one conv added twice, ``c1a(x)+c1b(x)`` two convs),
+    ``p(...)`` the 3×3 average pool (linear, so ``p(x+y)`` is written ``p(x)+p(y)``), ``2*t`` a
+    term added twice, and ``#`` the zero function. Zero terms are dropped (every op maps zero to
+    zero: see ``network``). The conv labels are the relabelling that gives the smallest string,
+    so cells that differ only in which edge holds which conv share it.
+    """
+    return _canonical(to_ops(cell))[0]
+
+
+def conv_labels(cell: Cell) -> dict[int, str]:
+    """Edge index -> label in ``canonical(cell)`` for each conv edge that reaches the output.
+
+    Two cells with one canonical form compute the same function once the conv on edge k of one
+    gets the weights of the conv with the same label in the other (tests/test_nas_space.py).
+    """
+    return dict(_canonical(to_ops(cell))[1])
+
+
+def live_ops(cell: Cell) -> Ops:
+    """The cell with ``none`` on every edge that cannot change its output.
+
+    An edge is dead when its op is ``none``, its input node is always zero, or its output
+    never reaches node 3. The benchmark's parameter and FLOP counts are those of this cell.
     """
     ops = to_ops(cell)
-    node = {0: "x"}
+    nonzero = [True, False, False, False]
+    for k, (to, i) in enumerate(EDGES):          # edges are in topological order
+        nonzero[to] |= ops[k] != "none" and nonzero[i]
+    reaches = [False, False, False, True]
+    for k in reversed(range(NUM_EDGES)):         # edges into later nodes come later
+        to, i = EDGES[k]
+        reaches[i] |= ops[k] != "none" and reaches[to]
+    return tuple(op if op != "none" and nonzero[i] and reaches[to] else "none"
+                 for op, (to, i) in zip(ops, EDGES))
+
+
+def nb201_unique_str(cell: Cell) -> str:
+    """NAS-Bench-201's own rule for "unique" cells (``to_unique_str(consider_zero=True)`` in its
+    code), for comparison: it writes a zero term as ``#`` inside the sum instead of dropping it,
+    does not flatten sums or apply the pool term by term, and does not tell one conv used twice
+    from two convs. It gives 6,466 classes (06_nas_search compares it with ``canonical``).
+    """
+    ops, node, k = to_ops(cell), {0: "0"}, 0
     for j in (1, 2, 3):
         terms = []
-        for k, (to, src) in enumerate(EDGES):
-            if to != j or ops[k] == "none" or node[src] == "#":
-                continue
-            terms.append(node[src] if ops[k] == "skip_connect" else f"({node[src]})@{ops[k]}")
-        node[j] = "+".join(sorted(terms)) if terms else "#"
+        for i in range(j):
+            op = ops[k]
+            k += 1
+            if op == "none" or node[i] == "#":
+                terms.append("#")
+            elif op == "skip_connect":
+                terms.append(node[i])
+            else:
+                terms.append(f"({node[i]})@{op}")
+        node[j] = "+".join(sorted(terms))
     return node[3]
 
 
