@@ -6,6 +6,7 @@ import torch
 from genlab.nas import latent_bo as bo
 from genlab.nas import netformer as nf
 from genlab.nas.search import Strategy, run_search
+from genlab.nas import space
 from genlab.nas.space import all_cells, canonical
 
 
@@ -46,9 +47,36 @@ def test_latent_search_is_a_strategy_and_improves_on_a_toy_landscape():
     assert isinstance(s, Strategy)
     traj = run_search(s, _FakeBench(), 14)
     assert len(traj.best_test) == 14 and traj.best_test[-1] >= traj.best_test[4]
-    canon = [canonical(c) for c, _ in s.history[5:]]
-    assert len(set(canon)) == len(canon)                      # no isomorphic repeats after the random start
+    assert len({c for c, _ in s.history[5:]}) == 9           # no cell queried twice after the random start
     with pytest.raises(ValueError, match="need num_init >= 2"):
         bo.LatentSearch(m, num_init=1)
     with pytest.raises(ValueError, match="needs a NetformerVAE trained on NAS-Bench-201 cells"):
         bo.LatentSearch(_small_model(max_len=10))
+
+
+def test_one_hot_search_is_the_same_loop_on_one_hot_codes():
+    s = bo.OneHotSearch(num_init=5, batch_size=3, num_candidates=30, seed=0)
+    assert isinstance(s, bo.GPSearch) and s.name == "one-hot BO"
+    traj = run_search(s, _FakeBench(), 20)
+    assert traj.best_test[-1] > traj.best_test[4]            # the GP finds more 3×3 convs than the random start
+    # its candidates are one mutation from one of the best cells told so far
+    top = [c for c, _ in sorted(s.history, key=lambda h: -h[1])[:5]]
+    assert all(any(sum(a != b for a, b in zip(c, t)) == 1 for t in top) for c in s._candidates(top))
+    again = bo.OneHotSearch(num_init=5, batch_size=3, num_candidates=30, seed=0)
+    assert run_search(again, _FakeBench(), 20).best_test == traj.best_test      # seeded: reproducible
+
+
+@pytest.mark.parametrize("make", [lambda c: bo.OneHotSearch(num_init=5, batch_size=3, num_candidates=40, canonical=c, seed=1),
+                                  lambda c: bo.LatentSearch(_small_model(3).eval(), num_init=5, batch_size=3,
+                                                            num_candidates=40, canonical=c, seed=1)],
+                         ids=["one-hot", "latent"])
+def test_canonical_codes_share_one_code_per_function_and_never_repeat_one(make):
+    s = make(True)
+    assert s.name.endswith("(canonical)")
+    a, b = space.index_to_ops(3288), space.index_to_ops(4016)          # x + c1(x) + c3(x), two ways
+    assert a != b and np.array_equal(*s._codes([a, b]))
+    plain = make(False)
+    assert not np.array_equal(*plain._codes([a, b]))
+    run_search(s, _FakeBench(), 30)
+    canon = [canonical(c) for c, _ in s.history[5:]]
+    assert len(set(canon)) == len(canon)                      # no function queried twice after the random start

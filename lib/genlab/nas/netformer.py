@@ -296,8 +296,8 @@ def train_netformer(model: NetformerVAE, ids: torch.Tensor, *, num_epochs: int, 
                     kl_warmup: float = 0.3, lr: float = 3e-3, batch_size: int = 32,
                     val_ids: torch.Tensor | None = None, eval_fn: Callable[[nn.Module], dict] | None = None,
                     time_budget: float | None = None, seed: int = 0, progress: bool = True,
-                    live_plot: list[str] | None = None) -> History:
-    """Minimise ``sequence_vae_loss`` with AdamW through ``genlab.train.fit``.
+                    live_plot: list[str] | None = None, loss: Callable[..., torch.Tensor] | None = None) -> History:
+    """Minimise ``sequence_vae_loss`` (or ``loss``, the learner's from 08) with AdamW through ``genlab.train.fit``.
 
     The learning rate follows the course's one schedule, ``train.warmup_cosine`` (no warm-up: a
     half cosine from ``lr`` down to 10 %). β < 1 on purpose, and it rises from 0 over the first
@@ -314,7 +314,7 @@ def train_netformer(model: NetformerVAE, ids: torch.Tensor, *, num_epochs: int, 
 
     def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         logits, mu, log_var = m(batch[0])
-        return sequence_vae_loss(logits, batch[0][:, 1:], mu, log_var, kl.weight)
+        return (loss or sequence_vae_loss)(logits, batch[0][:, 1:], mu, log_var, kl.weight)
 
     def evaluate(m: nn.Module) -> dict:
         out = {"lr": optimizer.param_groups[0]["lr"], "kl_weight": kl.weight}

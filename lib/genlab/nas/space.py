@@ -190,6 +190,23 @@ def live_ops(cell: Cell) -> Ops:
                  for op, (to, i) in zip(ops, EDGES))
 
 
+@lru_cache(maxsize=1)
+def _first_of_class() -> dict[str, Ops]:
+    first: dict[str, Ops] = {}
+    for ops in all_cells():
+        first.setdefault(canonical(ops), ops)
+    return first
+
+
+def representative(cell: Cell) -> Ops:
+    """The lowest-index cell of ``cell``'s class: one name per function.
+
+    A search that codes cells by their representative gives equivalent cells one code (the
+    topology-aware encoding of 08_netformer, as D-VAE and arch2vec encode graphs, not strings).
+    """
+    return _first_of_class()[canonical(cell)]
+
+
 def nb201_unique_str(cell: Cell) -> str:
     """NAS-Bench-201's own rule for "unique" cells (``to_unique_str(consider_zero=True)`` in its
     code), for comparison: it writes a zero term as ``#`` inside the sum instead of dropping it,
