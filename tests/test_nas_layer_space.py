@@ -94,3 +94,15 @@ def test_sample_quality():
     assert ls.sample_quality([bad], [a], s.is_valid) == {"valid": 0.0, "unique": 0.0, "novel": 0.0}
     with pytest.raises(ValueError, match="need at least one sample"):
         ls.sample_quality([], [a], s.is_valid)
+
+
+def test_train_on_digits_learns_and_is_seeded():
+    from genlab.data.digits import load_digits
+    data = load_digits(flatten=False)
+    s = ls.LayerSpace()
+    good = ("conv5-16", "conv3-32")
+    acc = s.train_on_digits(good, data, num_epochs=3, seed=0)
+    assert acc > 0.5                                        # chance is 0.1
+    assert s.train_on_digits(good, data, num_epochs=3, seed=0) == acc
+    with pytest.raises(ValueError, match="invalid network"):
+        s.train_on_digits(("conv5-8", "conv5-8"), data)

@@ -147,6 +147,21 @@ class LayerSpace:
                 return layers
         raise ValueError(f"no valid sequence of depth {depth} in {max_tries} tries: are the limits satisfiable?")
 
+    def train_on_digits(self, layers: Sequence[str], data, num_epochs: int = 4, lr: float = 3e-3,
+                        seed: int = 0) -> float:
+        """Build a valid network, train it with AdamW (one recipe for every network) and return
+        its test accuracy on the digits. ``data`` is ``genlab.data.load_digits(flatten=False)``.
+
+        08 uses it to ask whether generated networks train as well as random valid ones.
+        """
+        from ..train import accuracy, fit
+
+        torch.manual_seed(seed)
+        net = self.build(layers)
+        fit(net, lambda m, b: nn.functional.cross_entropy(m(b[0]), b[1]), (data.X_train, data.y_train),
+            num_epochs=num_epochs, lr=lr, seed=seed, progress=False)
+        return accuracy(net, data.X_test, data.y_test)
+
     def encode(self, nets: Sequence[Sequence[str]]) -> torch.Tensor:
         """Sequences of layer tokens as a (N, max_len) tensor of ids."""
         return torch.tensor([tokenize(n, self.vocab, self.max_len) for n in nets], dtype=torch.long)
