@@ -377,3 +377,12 @@ def test_kfac_a_copy_of_an_existing_neuron_gains_nothing():
         u = torch.cat([model.hidden(X)[:, :1], torch.tanh(torch.randn(40, 1))], 1)   # a duplicate, a fresh one
     gains = expand.kfac_gains(model, X, y, u, 1e-6)[1]
     assert gains[0] < 1e-2 * gains[1]                                # ~1e-3: only the damping separates them
+
+
+def test_growth_with_the_kfac_score_preserves_the_function():
+    X, y = moons(200)
+    config = ExpandConfig(max_steps=60, check_every=10, score="kfac", min_gain=0.0, max_width=4)
+    model, hist = train_expanding(X, y, 2, config, seed=0)
+    assert model.width > 1 and max(hist.max_diff) <= 1e-6
+    with pytest.raises(ValueError, match="score must be"):
+        ExpandConfig(score="exact")

@@ -21,7 +21,7 @@ plus the candidate's outgoing weights, with the exact Fisher there (``candidate_
 softmax cross-entropy and a readout that is linear in its parameters, the Fisher equals the
 Hessian, so ``eta / 2`` is the exact Newton decrement of that convex sub-problem. The paper scores
 every layer with a Kronecker-factored (K-FAC) Fisher; ``kfac_gains`` computes that score (checked
-against the explicit Kronecker matrices) but does not drive the loop yet. The candidate's incoming
+against the explicit Kronecker matrices), and ``ExpandConfig(score="kfac")`` grows with it. The candidate's incoming
 weights add nothing at the moment of growth (their gradient is zero because the outgoing weights
 are), which is why they are *chosen* to maximise the gain: the paper optimises them, we take the
 best of random draws. ``F`` is computed on the whole (small) training set and damped by
@@ -347,6 +347,7 @@ class ExpandConfig:
     init_scale: float = 2.0        # candidate incoming weights ~ N(0, init_scale^2 / in_features)
     tau: float = 1.0               # relative rule: grow only if gain > tau * eta
     min_gain: float = 0.005        # absolute rule: ... and gain / 2 > min_gain nats
+    score: str = "readout"         # "readout": exact readout Fisher; "kfac": all layers, K-FAC (the paper's)
     damping: float = 1e-3          # numerical damping of the Fisher, on top of weight_decay
     max_width: int = 64
 
@@ -357,6 +358,8 @@ class ExpandConfig:
             raise ValueError("lr, init_scale and damping must be > 0")
         if self.tau < 0 or self.min_gain < 0 or self.weight_decay < 0:
             raise ValueError("tau, min_gain and weight_decay must be >= 0")
+        if self.score not in ("readout", "kfac"):
+            raise ValueError(f"score must be 'readout' or 'kfac', got {self.score!r}")
 
 
 @dataclass
@@ -394,17 +397,21 @@ def sample_candidates(X: torch.Tensor, num: int, scale: float,
 
 def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
                     generator: torch.Generator) -> tuple[float, float, torch.Tensor, torch.Tensor]:
-    """Score the network's readout and ``config.num_candidates`` random candidates on ``(X, y)``
-    (exact readout Fisher, ``candidate_gains``; ``kfac_gains`` scores all layers but does not drive
-    the loop yet: with it the rules below have not been re-tuned or validated).
+    """Score the network and ``config.num_candidates`` random candidates on ``(X, y)``: the readout
+    with its exact Fisher (``candidate_gains``, ``config.score = "readout"``) or all layers with the
+    paper's K-FAC Fisher (``kfac_gains``, ``config.score = "kfac"``).
 
     Returns ``(eta, best_gain, w_in, b_in)``, the last two for the best candidate.
     """
     w, b = sample_candidates(X, config.num_candidates, config.init_scale, generator)
     with torch.no_grad():
-        h = model.hidden(X)
-        eta, gains = candidate_gains(h, model.fc_out(h), y, torch.tanh(X @ w.T + b), config.damping,
-                                     config.weight_decay, readout_parameters(model.fc_out))
+        u = torch.tanh(X @ w.T + b)
+        if config.score == "kfac":
+            eta, gains, _ = kfac_gains(model, X, y, u, config.damping, config.weight_decay)
+        else:
+            h = model.hidden(X)
+            eta, gains = candidate_gains(h, model.fc_out(h), y, u, config.damping, config.weight_decay,
+                                         readout_parameters(model.fc_out))
     best = int(gains.argmax())
     return float(eta), float(gains[best]), w[best], b[best]
 
