@@ -162,27 +162,72 @@ def test_add_neuron_rejects_bad_arguments():
         add_neuron(nn.Linear(5, 3, bias=False), nn.Linear(3, 2), torch.zeros(5), 0.0)
 
 
+def _steps(model, opt, X, y, n):
+    for _ in range(n):
+        opt.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        opt.step()
+
+
+def test_growing_adam_is_torch_adam_while_nothing_grows():
+    X, y = moons(100)
+    torch.manual_seed(4)
+    a = ExpandingMLP(2, 3, 2)
+    b = copy.deepcopy(a)
+    _steps(a, expand.GrowingAdam(a.parameters(), lr=0.03, weight_decay=1e-3), X, y, 20)
+    _steps(b, torch.optim.Adam(b.parameters(), lr=0.03, weight_decay=1e-3), X, y, 20)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
 def test_grow_keeps_adam_state_and_function():
     torch.manual_seed(4)
     X, y = moons(100)
     model = ExpandingMLP(2, 2, 2)
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(3):
-        opt.zero_grad()
-        F.cross_entropy(model(X), y).backward()
-        opt.step()
+    opt = expand.GrowingAdam(model.parameters(), lr=0.01)
+    _steps(model, opt, X, y, 3)
     avg = opt.state[model.fc_out.weight]["exp_avg"].clone()
     with torch.no_grad():
         before = model(X)
     grow(model, torch.randn(2), 0.1, opt)
     with torch.no_grad():
         assert (model(X) - before).abs().max() <= 1e-6
-    state = opt.state[model.fc_out.weight]["exp_avg"]
-    assert state.shape == (2, 3) and torch.equal(state[:, :2], avg) and (state[:, 2] == 0).all()
-    opt.zero_grad()
-    F.cross_entropy(model(X), y).backward()
-    opt.step()                                                              # the optimiser still works
+    state = opt.state[model.fc_out.weight]
+    assert state["exp_avg"].shape == (2, 3) and torch.equal(state["exp_avg"][:, :2], avg)
+    assert (state["exp_avg"][:, 2] == 0).all() and (state["exp_avg_sq"][:, 2] == 0).all()
+    assert (state["step"][:, :2] == 3).all() and (state["step"][:, 2] == 0).all()   # new entries: step 0
+    assert (opt.state[model.fc_in.weight]["step"][2] == 0).all() and opt.state[model.fc_in.bias]["step"][2] == 0
+    _steps(model, opt, X, y, 1)                                              # the optimiser still works
     assert model.width == 3 and len(opt.param_groups[0]["params"]) == 4
+    assert (opt.state[model.fc_out.weight]["step"][:, 2] == 1).all()
+    with pytest.raises(TypeError, match="GrowingAdam"):
+        grow(model, torch.randn(2), 0.1, torch.optim.Adam(model.parameters()))
+
+
+def test_a_grown_weight_takes_a_fresh_adam_step():
+    """The first update of a new outgoing weight is Adam's first step, lr * sign(g), after 200 old steps;
+    with the old tensor's step count carried over (what torch.optim.Adam would do) it is 1.35 lr at
+    t = 200 and tends to 3.16 lr: a kick, not a fresh step."""
+    torch.manual_seed(5)
+    X, y = moons(200)
+    lr = 0.01
+    model = ExpandingMLP(2, 1, 2)
+    opt = expand.GrowingAdam(model.parameters(), lr=lr)
+    _steps(model, opt, X, y, 200)
+    grow(model, torch.tensor([1.5, 0.0]), 0.0, opt)                 # a vertical line: a useful feature
+    carried = copy.deepcopy(opt.state[model.fc_out.weight])
+    before = model.fc_out.weight[:, -1].detach().clone()
+    _steps(model, opt, X, y, 1)
+    step_new = (model.fc_out.weight[:, -1] - before).abs()
+    assert torch.allclose(step_new, torch.full_like(step_new, lr), rtol=1e-3), step_new
+    # the same update with the old count (200) for the new column, computed by hand
+    g = model.fc_out.weight.grad[:, -1]
+    t, b1, b2 = 200.0, 0.9, 0.999
+    m, v = (1 - b1) * g, (1 - b2) * g * g
+    stale = lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + 1e-8)
+    factor = (1 - b1) / (1 - b1 ** t) / ((1 - b2) / (1 - b2 ** t)) ** 0.5      # 1.35 at t = 200, 3.16 as t grows
+    assert torch.allclose(stale.abs(), torch.full_like(stale, lr * factor), rtol=1e-3) and factor > 1.3
+    assert (carried["step"][:, :-1] == 200).all()
 
 
 def test_should_grow_needs_both_rules():
@@ -275,3 +320,69 @@ def test_magnitude_prune_keeps_the_largest():
     assert (expand.magnitude_prune(w, 0.0) == 0).all()
     with pytest.raises(ValueError, match=r"density must be in \[0, 1\]"):
         expand.magnitude_prune(w, 1.5)
+
+
+def _kfac_by_hand(model, X, y, u, lam, wd):
+    """K-FAC factors from autograd, summing over every possible label, and explicit Kronecker solves."""
+    X = X.double()
+    m = copy.deepcopy(model).double()
+    n, c = len(X), m.fc_out.out_features
+    pre = m.fc_in(X).detach().requires_grad_(True)
+    h = torch.tanh(pre)
+    logp = torch.log_softmax(m.fc_out(h), 1)
+    p = logp.exp().detach()
+    a_in = torch.cat([X, torch.ones(n, 1, dtype=X.dtype)], 1)
+    a_out = torch.cat([h.detach(), torch.ones(n, 1, dtype=X.dtype)], 1)
+    s_in, s_out = 0, 0
+    for k in range(c):
+        d_pre, = torch.autograd.grad(logp[:, k].sum(), pre, retain_graph=True)
+        d_out = torch.eye(c, dtype=X.dtype)[k] - p                             # d log p_k / d logits
+        s_in = s_in + (p[:, k, None, None] * d_pre[:, :, None] * d_pre[:, None, :]).sum(0) / n
+        s_out = s_out + (p[:, k, None, None] * d_out[:, :, None] * d_out[:, None, :]).sum(0) / n
+    loss = F.cross_entropy(m(X), y) + wd / 2 * sum((q ** 2).sum() for q in m.parameters())
+    gw1, gb1, gw2, gb2 = torch.autograd.grad(loss, list(m.parameters()))
+    g_in, g_out = torch.cat([gw1, gb1[:, None]], 1), torch.cat([gw2, gb2[:, None]], 1)
+
+    def eta(g, a, s):
+        return natural_expansion_score(g.T.reshape(-1), torch.kron(a, s), lam)
+
+    eta0 = eta(g_in, a_in.T @ a_in / n, s_in) + eta(g_out, a_out.T @ a_out / n, s_out)
+    gains = []
+    for j in range(u.shape[1]):
+        a_new = torch.cat([a_out, u[:, j:j + 1].double()], 1)
+        g_v = (p - F.one_hot(y, c).double()).T @ u[:, j].double() / n
+        g_new = torch.cat([g_out, g_v[:, None]], 1)
+        gains.append(eta(g_new, a_new.T @ a_new / n, s_out) - eta(g_out, a_out.T @ a_out / n, s_out))
+    return eta0, torch.stack(gains)
+
+
+@pytest.mark.parametrize("wd", [0.0, 0.01])
+def test_kfac_gains_match_the_kronecker_factors_built_by_hand(wd):
+    torch.manual_seed(6)
+    X, y = torch.randn(30, 3), torch.randint(0, 3, (30,))
+    model = ExpandingMLP(3, 4, 3)
+    u = torch.tanh(X @ torch.randn(3, 5) + torch.randn(5))
+    eta, gains, per_layer = expand.kfac_gains(model, X, y, u, 1e-3, wd)
+    eta_ref, gains_ref = _kfac_by_hand(model, X, y, u, 1e-3 + wd, wd)
+    assert torch.allclose(eta, eta_ref, rtol=1e-6) and torch.allclose(per_layer.sum(), eta)
+    assert torch.allclose(gains, gains_ref.clamp_min(0), rtol=1e-5, atol=1e-10)
+    assert (gains >= 0).all() and per_layer[0] > 0                  # the hidden layer counts
+
+
+def test_kfac_a_copy_of_an_existing_neuron_gains_nothing():
+    torch.manual_seed(7)
+    X, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    model = ExpandingMLP(2, 3, 2)
+    with torch.no_grad():
+        u = torch.cat([model.hidden(X)[:, :1], torch.tanh(torch.randn(40, 1))], 1)   # a duplicate, a fresh one
+    gains = expand.kfac_gains(model, X, y, u, 1e-6)[1]
+    assert gains[0] < 1e-2 * gains[1]                                # ~1e-3: only the damping separates them
+
+
+def test_growth_with_the_kfac_score_preserves_the_function():
+    X, y = moons(200)
+    config = ExpandConfig(max_steps=60, check_every=10, score="kfac", min_gain=0.0, max_width=4)
+    model, hist = train_expanding(X, y, 2, config, seed=0)
+    assert model.width > 1 and max(hist.max_diff) <= 1e-6
+    with pytest.raises(ValueError, match="score must be"):
+        ExpandConfig(score="exact")
