@@ -198,3 +198,52 @@ def test_perturbation_select_scores_every_op_and_leaves_the_net_as_it_was():
     assert ops[0] == OPS[int(np.nanargmax(scores[0]))]
     ops_all, scores_all = darts.perturbation_select(net, x, y, exclude_none=False)
     assert np.isfinite(scores_all).all()
+
+
+def test_mixing_weights_drop_does_not_renormalise_and_decided_edges_are_one_hot():
+    net = _net()
+    with torch.no_grad():
+        net.alpha.copy_(torch.randn(6, 5, generator=torch.Generator().manual_seed(2)))
+    p = torch.softmax(net.alpha.detach(), -1)
+    assert torch.allclose(net.mixing_weights(), p)
+    net.drop[2, 3] = 0.0
+    w = net.mixing_weights()
+    assert w[2, 3] == 0 and torch.allclose(w[2, [0, 1, 2, 4]], p[2, [0, 1, 2, 4]])   # the others keep theirs
+    net.mask[1, 4] = 0.0                                                               # the variant renormalises
+    assert torch.allclose(net.mixing_weights()[1].sum(), torch.tensor(1.0))
+    net.decided[5] = True
+    net.proj[5, 2] = 1.0
+    assert torch.equal(net.mixing_weights()[5], torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0]))
+
+
+def test_darts_pt_follows_the_paper_and_leaves_the_caller_net_alone():
+    g = torch.Generator().manual_seed(0)
+    data = type("D", (), {"X_train": torch.rand(80, 1, 8, 8, generator=g),
+                          "y_train": torch.arange(10).repeat(8)})()
+    cfg = darts.DartsConfig(num_epochs=1, channels=4, batch_size=16)
+    result = darts.search(data, cfg, seed=0)
+    alpha0 = result.net.alpha.detach().clone()
+    state0 = {k: v.clone() for k, v in result.net.state_dict().items()}
+    pt = darts.darts_pt(result.net, data, cfg, tune_epochs=1, seed=3, score_batch_size=16)
+    assert sorted(pt.order) == list(range(6)) and len(pt.cell) == 6
+    assert all(torch.equal(v, result.net.state_dict()[k]) for k, v in state0.items())   # caller's net untouched
+    assert torch.equal(result.net.alpha, alpha0)
+    assert pt.net.decided.all() and torch.equal(pt.net.proj.sum(1), torch.ones(6))
+    for e in range(6):                                       # kept: the op whose removal costs most accuracy
+        first_min = int(np.nanargmin(pt.acc[e]))
+        assert pt.cell[e] == OPS[first_min]
+    again = darts.darts_pt(result.net, data, cfg, tune_epochs=1, seed=3, score_batch_size=16)
+    assert again.cell == pt.cell and again.order == pt.order                         # seeded
+    other = darts.darts_pt(result.net, data, cfg, tune_epochs=0, seed=4, crit="loss", exclude_none=True,
+                          score_batch_size=16)
+    assert "none" not in other.cell and np.isnan(other.loss[:, 0]).all()
+    for e in range(6):
+        assert other.cell[e] == OPS[int(np.nanargmax(other.loss[e]))]
+    # with no fine-tuning, the first decision's scores are the supernet's with one weight zeroed
+    e0 = other.order[0]
+    net = copy.deepcopy(result.net)
+    net.drop[e0, 3] = 0.0
+    assert darts.supernet_scores(net, *darts.split_halves(data.X_train, data.y_train)[1], 16)[1] == \
+        pytest.approx(other.loss[e0, 3], rel=1e-5)
+    with pytest.raises(ValueError, match="crit"):
+        darts.darts_pt(result.net, data, cfg, crit="auc")
