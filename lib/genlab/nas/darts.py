@@ -292,6 +292,27 @@ class SearchResult:
         return derive_cell(self.net.alpha, exclude_none)
 
 
+def search_epoch(net: Supernet, w_opt: torch.optim.Optimizer, a_opt: torch.optim.Optimizer,
+                 w_half: tuple, a_half: tuple, c: "DartsConfig", g: torch.Generator,
+                 sched=None) -> tuple[list[float], list[float]]:
+    """One epoch of first-order DARTS: per batch an ``arch_step`` on the α half, then a
+    ``weight_step`` on the w half (and ``sched.step()``). Returns the batches' w and α losses.
+    ``search`` runs it every epoch; ``darts_pt`` fine-tunes with it between decisions."""
+    (X_w, y_w), (X_a, y_a) = w_half, a_half
+    net.train()
+    perm_w, perm_a = torch.randperm(len(y_w), generator=g), torch.randperm(len(y_a), generator=g)
+    lw, la = [], []
+    for i in range(0, len(y_w), c.batch_size):
+        ia = perm_a[i:i + c.batch_size] if i < len(y_a) else perm_a[:c.batch_size]
+        iw = perm_w[i:i + c.batch_size]
+        if c.alpha_lr > 0:
+            la.append(arch_step(net, a_opt, X_a[ia], y_a[ia]))
+        lw.append(weight_step(net, w_opt, X_w[iw], y_w[iw], c.grad_clip))
+        if sched is not None:
+            sched.step()
+    return lw, la
+
+
 def search(data, config: DartsConfig = DartsConfig(), seed: int = 0,
            on_epoch: Callable[[int, Supernet], None] | None = None) -> SearchResult:
     """First-order DARTS on the digits training split (07).
@@ -320,16 +341,7 @@ def search(data, config: DartsConfig = DartsConfig(), seed: int = 0,
     history.record(0, net.alpha)
     budget = Budget(None)                   # a stopwatch: the search runs all its epochs
     for epoch in range(1, c.num_epochs + 1):
-        net.train()
-        perm_w, perm_a = torch.randperm(len(y_w), generator=g), torch.randperm(len(y_a), generator=g)
-        lw, la = [], []
-        for i in range(0, len(y_w), c.batch_size):
-            ia = perm_a[i:i + c.batch_size] if i < len(y_a) else perm_a[:c.batch_size]
-            iw = perm_w[i:i + c.batch_size]
-            if c.alpha_lr > 0:
-                la.append(arch_step(net, a_opt, X_a[ia], y_a[ia]))
-            lw.append(weight_step(net, w_opt, X_w[iw], y_w[iw], c.grad_clip))
-            sched.step()
+        lw, la = search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g, sched)
         history.record(epoch, net.alpha)
         train_loss.append(float(np.mean(lw)))
         alpha_loss.append(float(np.mean(la)) if la else float("nan"))
@@ -493,11 +505,5 @@ def darts_pt(net: Supernet, data, config: DartsConfig = DartsConfig(), *, tune_e
         cell[e] = OPS[best[1]]
         if decision < NUM_EDGES - 1:
             for _ in range(tune_epochs):
-                net.train()
-                perm_w, perm_a = torch.randperm(len(y_w), generator=g), torch.randperm(len(y_a), generator=g)
-                for i in range(0, len(y_w), c.batch_size):
-                    ia = perm_a[i:i + c.batch_size] if i < len(y_a) else perm_a[:c.batch_size]
-                    if c.alpha_lr > 0:
-                        arch_step(net, a_opt, X_a[ia], y_a[ia])
-                    weight_step(net, w_opt, X_w[perm_w[i:i + c.batch_size]], y_w[perm_w[i:i + c.batch_size]], c.grad_clip)
+                search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g)
     return PTResult(tuple(cell), order, acc, loss, net, budget.elapsed)
