@@ -10,9 +10,10 @@ natural expansion score (Mitchell, Mundt & Kersting 2023) weighs two kinds of ca
   next layer, whose activation starts as the identity, with the next layer's weights replaced by
   ``W B^-1`` and its bias by ``b - W B^-1 s``: the network computes the same function (``insert_layer``).
 
-Every hidden neuron has the activation ``sigma(z) = alpha z + beta tanh(z)`` with trainable per-neuron
-``alpha, beta``: ``(0, 1)`` is tanh (the first layer and every neuron added in width), ``(1, 0)`` the
-identity (a freshly inserted layer, which becomes non-linear as ``beta`` trains). A network with one
+Every hidden neuron has the activation ``sigma(z) = alpha z + beta tanh(z)`` with per-neuron ``alpha,
+beta``: ``(0, 1)`` is tanh (the first layer and every neuron added in width; fixed), ``(1, 0)`` the
+identity (a freshly inserted layer, whose ``alpha, beta`` train, under the same weight decay as the
+weights, so it becomes non-linear as ``beta`` grows). A network with one
 hidden layer computes exactly what ``expand.ExpandingMLP`` computes.
 
 **The score.** As ``expand.kfac_gains`` but over all layers of the stack: the Fisher is Kronecker-factored
@@ -62,7 +63,8 @@ from .expand import ExpandConfig, GrowingAdam, _kfac_eta, _pad_like, _with_bias,
 # ----------------------------------------------------------------------------- the network
 class DeepExpandingMLP(nn.Module):
     """``x -> sigma_1(L_1 x) -> ... -> sigma_n(L_n .) -> out``, hidden widths ``widths``; each hidden neuron
-    has ``sigma(z) = alpha z + beta tanh(z)`` (initialised to tanh: ``alpha = 0, beta = 1``)."""
+    has ``sigma(z) = alpha z + beta tanh(z)`` (initialised to tanh: ``alpha = 0, beta = 1``). ``free[l]``
+    marks the neurons whose ``alpha, beta`` train (those of inserted layers; ``mask_activation_grads``)."""
 
     def __init__(self, in_features: int, widths: Sequence[int], out_features: int):
         super().__init__()
@@ -74,7 +76,18 @@ class DeepExpandingMLP(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.alpha = nn.ParameterList(nn.Parameter(torch.zeros(w)) for w in widths)
         self.beta = nn.ParameterList(nn.Parameter(torch.ones(w)) for w in widths)
+        self.free = [torch.zeros(w, dtype=torch.bool) for w in widths]   # which neurons' alpha, beta train
         self.out = nn.Linear(widths[-1], out_features)
+
+    def mask_activation_grads(self, weight_decay: float = 0.0) -> None:
+        """Add ``weight_decay * theta`` to the gradients of ``alpha, beta`` and zero them for tanh neurons:
+        only an inserted layer's activation trains (from the identity towards a non-linearity), under the
+        same L2 penalty as the weights (without it, ``alpha, beta`` grow and undo the weight decay); a tanh
+        neuron stays a tanh neuron."""
+        for a, b, free in zip(self.alpha, self.beta, self.free):
+            for p in (a, b):
+                if p.grad is not None:
+                    p.grad.add_(p.detach(), alpha=weight_decay).mul_(free.to(p.grad.dtype))
 
     @property
     def widths(self) -> list[int]:
@@ -130,6 +143,7 @@ def add_neuron_at(model: DeepExpandingMLP, layer: int, w_in: torch.Tensor, b_in:
     model.hidden[layer] = new_lin
     model.alpha[layer] = nn.Parameter(torch.cat([model.alpha[layer].detach(), model.alpha[layer].new_zeros(1)]))
     model.beta[layer] = nn.Parameter(torch.cat([model.beta[layer].detach(), model.beta[layer].new_ones(1)]))
+    model.free[layer] = torch.cat([model.free[layer], torch.zeros(1, dtype=torch.bool)])
     nxt_name = f"hidden.{layer + 1}" if layer + 1 < model.depth else "out"
     if layer + 1 < model.depth:
         model.hidden[layer + 1] = new_nxt
@@ -186,6 +200,7 @@ def insert_layer(model: DeepExpandingMLP, after: int, basis: torch.Tensor | None
         old = list(getattr(model, name))
         fresh = nn.Parameter(torch.full((width,), value, dtype=lin_dtype.dtype))
         setattr(model, name, nn.ParameterList(old[:after + 1] + [fresh] + old[after + 1:]))
+    model.free.insert(after + 1, torch.ones(width, dtype=torch.bool))
     # old layer i (i > after) is now layer i + 1
     def old_name(name: str) -> str | None:
         kind, _, rest = name.partition(".")
@@ -210,7 +225,7 @@ def regrow_optimizer(model: nn.Module, optimizer: GrowingAdam, old_params: dict[
     """Point ``optimizer`` at ``model``'s (new) parameters and carry each one's state over from the old
     parameter it came from (``mapping``), padded with zeros (zero moments, **step 0**) where it grew;
     parameters mapped to ``None`` start fresh. Activation parameters (``alpha``, ``beta``) are in the
-    second parameter group (no weight decay)."""
+    second parameter group (see ``make_optimizer``)."""
     states = {name: optimizer.state.get(p) for name, p in old_params.items()}
     optimizer.state.clear()
     groups = _param_groups(model)
@@ -232,7 +247,8 @@ def _param_groups(model: DeepExpandingMLP) -> list[list[tuple[str, nn.Parameter]
 
 
 def make_optimizer(model: DeepExpandingMLP, config: ExpandConfig) -> GrowingAdam:
-    """``GrowingAdam`` with the weight decay on the linear layers and none on ``alpha, beta``."""
+    """``GrowingAdam`` with the weight decay on the linear layers; ``alpha, beta`` are a second group whose
+    decay ``mask_activation_grads`` adds (only to the neurons that train)."""
     weights, act = _param_groups(model)
     opt = GrowingAdam([p for _, p in weights], lr=config.lr, weight_decay=config.weight_decay)
     opt.add_param_group({"params": [p for _, p in act], "weight_decay": 0.0})
@@ -432,6 +448,7 @@ def train_deep_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, con
         loss = F.cross_entropy(model(X), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        model.mask_activation_grads(config.weight_decay)
         optimizer.step()
     history.seconds = budget.elapsed
     return model.eval(), history
