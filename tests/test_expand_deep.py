@@ -230,3 +230,15 @@ def test_depth_is_chosen_when_width_is_capped():
     config = ExpandConfig(max_steps=60, check_every=20, num_candidates=8, min_gain=0.0, tau=0.0, max_width=2)
     model, hist = ed.train_deep_expanding(X, y, 2, config, seed=0, start_widths=(2,), max_layers=2)
     assert model.depth == 2 and "depth" in hist.grew and "width" not in hist.grew
+
+
+def test_a_layer_priced_per_unit_costs_its_width():
+    model, (X, y) = net64((3,), classes=2), data64(classes=2)
+    model = model.float()
+    config = ExpandConfig(num_candidates=8)
+    _, plain = ed.score_candidates(model, X.float(), y, config, torch.Generator().manual_seed(0), layer_cost=2.0)
+    _, unit = ed.score_candidates(model, X.float(), y, config, torch.Generator().manual_seed(0), layer_cost=2.0,
+                                  size_costing=True)
+    (dp,), (du,) = [c for c in plain if c.kind == "depth"], [c for c in unit if c.kind == "depth"]
+    assert du.gain == pytest.approx(dp.gain / 3) and torch.equal(du.w, dp.w)
+    assert [c.gain for c in plain if c.kind == "width"] == [c.gain for c in unit if c.kind == "width"]

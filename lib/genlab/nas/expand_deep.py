@@ -356,10 +356,11 @@ class Candidate:
 
 def score_candidates(model: DeepExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
                      generator: torch.Generator, layer_cost: float = 2.0, max_layers: int = 3,
-                     ) -> tuple[float, list[Candidate]]:
+                     size_costing: bool = False) -> tuple[float, list[Candidate]]:
     """``eta`` of the network and the best candidate per position: width in each hidden layer below
-    ``config.max_width``, depth after each hidden layer while ``depth < max_layers``. Random draws come from
-    ``generator`` in a fixed order (seeded determinism)."""
+    ``config.max_width``, depth after each hidden layer while ``depth < max_layers``. A layer's gain is
+    divided by ``layer_cost``, times its width with ``size_costing`` (both as the official code's
+    ``layer_cost_mul`` and ``size_costing``). Random draws come from ``generator`` in a fixed order."""
     state = kfac_state(model, X, y, config.damping, config.weight_decay)
     with torch.no_grad():
         inputs, _ = model.activations(X)
@@ -375,7 +376,7 @@ def score_candidates(model: DeepExpandingMLP, X: torch.Tensor, y: torch.Tensor, 
             h = inputs[layer + 1]
             basis, shift = sample_bases(h, config.num_candidates, config.init_scale, generator)
             feats = torch.tanh(torch.einsum("nj,mij->mni", h, basis) + shift[:, None, :])
-            gains = feature_gains(state, layer + 1, feats) / layer_cost
+            gains = feature_gains(state, layer + 1, feats) / (layer_cost * (h.shape[1] if size_costing else 1))
             i = int(gains.argmax())
             best.append(Candidate("depth", layer, float(gains[i]), basis[i], shift[i]))
     return float(state.eta.sum()), best
@@ -413,7 +414,8 @@ def _grow(model: DeepExpandingMLP, optimizer: GrowingAdam, cand: Candidate) -> N
 
 def train_deep_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, config: ExpandConfig | None = None,
                          seed: int = 0, start_widths: Sequence[int] = (1,), max_layers: int = 3,
-                         layer_cost: float = 2.0) -> tuple[DeepExpandingMLP, DeepGrowthHistory]:
+                         layer_cost: float = 2.0, size_costing: bool = False,
+                         ) -> tuple[DeepExpandingMLP, DeepGrowthHistory]:
     """Train a ``DeepExpandingMLP`` from ``start_widths`` with full-batch ``GrowingAdam``; every
     ``config.check_every`` steps score all width and depth candidates (``score_candidates``) and grow the
     one with the largest gain if ``expand.should_grow(eta, gain, config)`` accepts it (one per check)."""
@@ -429,7 +431,7 @@ def train_deep_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, con
     history, budget = DeepGrowthHistory(), Budget(None)
     for step in range(config.max_steps):
         if step % config.check_every == 0:
-            eta, cands = score_candidates(model, X, y, config, generator, layer_cost, max_layers)
+            eta, cands = score_candidates(model, X, y, config, generator, layer_cost, max_layers, size_costing)
             best = max(cands, key=lambda c: c.gain, default=None)
             grew = ""
             if best is not None and should_grow(eta, best.gain, config):
