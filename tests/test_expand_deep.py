@@ -230,6 +230,8 @@ def test_depth_is_chosen_when_width_is_capped():
     config = ExpandConfig(max_steps=60, check_every=20, num_candidates=8, min_gain=0.0, tau=0.0, max_width=2)
     model, hist = ed.train_deep_expanding(X, y, 2, config, seed=0, start_widths=(2,), max_layers=2)
     assert model.depth == 2 and "depth" in hist.grew and "width" not in hist.grew
+    assert torch.equal(model.alpha[0], torch.zeros(2)) and torch.equal(model.beta[0], torch.ones(2))  # tanh stays tanh
+    assert model.free[1].all() and (model.beta[1] != 0).all()       # the inserted layer became non-linear
 
 
 def test_a_layer_priced_per_unit_costs_its_width():
