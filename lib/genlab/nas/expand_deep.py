@@ -23,9 +23,10 @@ model's own labels, exact), ``eta = sum_m vec(G_m)^T (A_m (x) S_m + lambda I)^-1
 candidate add *new inputs* to one layer ``m = l + 1`` (the next hidden layer or the readout): a neuron adds
 one, a layer adds the ``H_l`` features ``tanh(B h_l + s)`` it can grow into. ``A_m`` and ``G_m`` are extended
 by them and the gain is ``eta'_m - eta_m >= 0`` (what existing inputs already explain gains nothing). A
-depth candidate's gain is divided by ``layer_cost`` (2, the official code's ``layer_cost_mul``), then the
-candidate with the largest gain is grown if ``expand.should_grow`` accepts it (relative ``tau`` and the
-notebook's ``min_gain`` price).
+depth candidate's gain is divided by ``layer_cost`` (2, the official code's ``layer_cost_mul``; times the
+layer's width with ``size_costing=True``, the code's option of that name), then the candidate with the
+largest gain is grown if ``expand.should_grow`` accepts it (relative ``tau`` and the notebook's
+``min_gain`` price).
 
 **What is approximated, compared with the paper** (arXiv 2307.04526 and its code, github.com/ml-research/
 self-expanding-neural-networks, ``senn_mlp/nets.py`` and ``senn_mlp/experiment2.py``):
@@ -39,9 +40,10 @@ self-expanding-neural-networks, ``senn_mlp/nets.py`` and ``senn_mlp/experiment2.
   hyperplane through a random training point, as ``expand.sample_candidates``;
 - as in the official code, a depth candidate is scored by the non-linear features it can grow into, with
   free outgoing weights, although at insertion its activation is the identity (a first-step upper bound);
-  candidates are the best of random draws (the paper optimises them), the relative rule compares with the
-  total ``eta`` (the code with the consumer layer's score), and the activation parameters ``alpha, beta``
-  are trained but left out of ``eta``;
+  candidates are the best of random draws (the code ascends their gain and samples one), the relative rule
+  compares with the total ``eta`` (the code with the consumer layer's score), the absolute rule is
+  ``min_gain`` nats (the code's ``abs_thresh`` divides by the squared norm of the loss gradient), and the
+  activation parameters ``alpha, beta`` are trained but left out of ``eta``;
 - full-batch training with ``expand.GrowingAdam``: grown rows and columns start with zero moments and step
   0; the layer whose weights ``insert_layer`` rewrites (``W B^-1``) and the new layer start fresh.
 """
