@@ -241,6 +241,44 @@ def test_should_grow_needs_both_rules():
         ExpandConfig(max_steps=0)
 
 
+def test_choose_candidate_takes_the_best_candidate_when_both_rules_hold():
+    choose = expand.choose_candidate
+    assert choose(0.02, torch.tensor([0.01, 0.09, 0.04]), 1.0, 0.005) == 1
+    assert choose(0.1, torch.tensor([0.05, 0.08]), 1.0, 0.001) is None        # gain < tau * eta (eta' > tau * eta)
+    assert choose(0.001, torch.tensor([0.015, 0.012]), 1.0, 0.01) is None     # gain / 2 below the price
+    assert choose(0.0, torch.tensor([1e-4, 3e-4]), 1.0, 0.005) is None        # no price paid
+    assert choose(0.1, torch.tensor([0.15]), 2.0, 0.0) is None                # tau = 2
+    assert choose(0.1, torch.zeros(0), 1.0, 0.0) is None                       # no candidates
+    assert choose(0.1, torch.tensor([0.3, 0.5, 0.5], dtype=torch.float64), 1.0, 0.0) == 1   # the first of a tie
+    assert choose(torch.tensor(0.25), torch.tensor([0.5], dtype=torch.float64), 2.0, 0.0) is None   # strict
+    gains = torch.tensor([0.2, 0.4])
+    assert type(choose(0.0, gains, 1.0, 0.0)) is int and torch.equal(gains, torch.tensor([0.2, 0.4]))
+    for eta, gain in [(0.01, 0.05), (0.1, 0.05), (0.0, 0.015)]:                  # the same rule as should_grow
+        config = ExpandConfig(tau=1.0, min_gain=0.01)
+        assert (choose(eta, torch.tensor([gain]), 1.0, 0.01) == 0) == should_grow(eta, gain, config)
+
+
+def test_train_expanding_takes_its_decisions_from_decide():
+    X, y = moons(200)
+    config = ExpandConfig(max_steps=120, check_every=10)
+    calls = []
+
+    def spy(eta, gains, tau, min_gain):
+        calls.append((eta, gains.clone(), tau, min_gain))
+        return expand.choose_candidate(eta, gains, tau, min_gain)
+
+    ref_model, ref_hist = train_expanding(X, y, 2, config, seed=0)
+    model, hist = train_expanding(X, y, 2, config, seed=0, decide=spy)
+    assert hist.grew == ref_hist.grew and torch.equal(model(X), ref_model(X))
+    assert len(calls) == 12 and calls[0][1].shape == (config.num_candidates,)
+    assert calls[0][2:] == (config.tau, config.min_gain)
+    assert train_expanding(X, y, 2, config, decide=lambda *a: None)[0].width == 1
+    last = train_expanding(X, y, 2, ExpandConfig(max_steps=30, check_every=10), decide=lambda e, g, t, m: len(g) - 1)[0]
+    assert last.width == 4
+    with pytest.raises(ValueError, match="candidate index"):
+        train_expanding(X, y, 2, config, decide=lambda *a: True)
+
+
 def test_network_grows_from_one_neuron_and_stops():
     X, y = moons(400)
     config = ExpandConfig(max_steps=600, check_every=20)

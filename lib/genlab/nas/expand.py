@@ -13,7 +13,8 @@ gradient says that a new neuron would let the loss fall substantially further. F
 - **when to grow**: only if the best of a batch of random candidates raises the readout's score by
   a factor (``gain > tau * eta``, the paper's relative rule) *and* promises a loss decrease of at
   least ``min_gain`` nats (``gain / 2 > min_gain``, a project-chosen price, not the paper's), so
-  growth stops once no neuron can buy a meaningful decrease (``should_grow``);
+  growth stops once no neuron can buy a meaningful decrease (``should_grow``; ``choose_candidate``
+  takes the decision at each check, and ``train_expanding(decide=...)`` accepts another one);
 - **memory**: dense vs sparse (COO / CSR) storage of weights and the break-even density.
 
 What is approximated, compared with the paper. The growth loop scores only the *readout* layer
@@ -395,13 +396,13 @@ def sample_candidates(X: torch.Tensor, num: int, scale: float,
     return w, -(w * anchors).sum(1)
 
 
-def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
-                    generator: torch.Generator) -> tuple[float, float, torch.Tensor, torch.Tensor]:
+def score_candidates(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
+                     generator: torch.Generator) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Score the network and ``config.num_candidates`` random candidates on ``(X, y)``: the readout
     with its exact Fisher (``candidate_gains``, ``config.score = "readout"``) or all layers with the
     paper's K-FAC Fisher (``kfac_gains``, ``config.score = "kfac"``).
 
-    Returns ``(eta, best_gain, w_in, b_in)``, the last two for the best candidate.
+    Returns ``(eta, gains (M,), w_in (M, d), b_in (M,))``: every candidate's gain and its weights.
     """
     w, b = sample_candidates(X, config.num_candidates, config.init_scale, generator)
     with torch.no_grad():
@@ -412,14 +413,37 @@ def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, confi
             h = model.hidden(X)
             eta, gains = candidate_gains(h, model.fc_out(h), y, u, config.damping, config.weight_decay,
                                          readout_parameters(model.fc_out))
+    return float(eta), gains, w, b
+
+
+def expansion_check(model: ExpandingMLP, X: torch.Tensor, y: torch.Tensor, config: ExpandConfig,
+                    generator: torch.Generator) -> tuple[float, float, torch.Tensor, torch.Tensor]:
+    """``score_candidates`` reduced to the best candidate: ``(eta, best_gain, w_in, b_in)``."""
+    eta, gains, w, b = score_candidates(model, X, y, config, generator)
     best = int(gains.argmax())
-    return float(eta), float(gains[best]), w[best], b[best]
+    return eta, float(gains[best]), w[best], b[best]
 
 
 def should_grow(eta: float, gain: float, config: ExpandConfig) -> bool:
     """The growth rule: a relative increase of the score (as in the paper), ``eta' > (1 + tau) eta``,
     and an absolute one, a predicted loss decrease ``gain / 2`` above ``min_gain`` nats."""
     return gain > config.tau * eta and gain / 2 > config.min_gain
+
+
+def choose_candidate(eta: float | torch.Tensor, gains: torch.Tensor, tau: float, min_gain: float) -> int | None:
+    """The decision at one expansion check: the index of the candidate to add, or ``None``.
+
+    The best candidate (largest gain ``eta' - eta``; the first of equal ones) is added only if it passes
+    both rules of ``should_grow``: ``gain > tau * eta`` (the paper's relative rule, on the gain, not on
+    ``eta'``) and ``gain / 2 > min_gain`` (its predicted loss decrease, half the gain, above the price).
+    No candidates, no growth. ``gains`` is not modified.
+    """
+    gains = torch.as_tensor(gains)
+    if gains.numel() == 0:
+        return None
+    best = int(gains.reshape(-1).argmax())
+    gain = float(gains.reshape(-1)[best])
+    return best if gain > tau * float(eta) and gain / 2 > min_gain else None
 
 
 def _adam_step(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor) -> None:
@@ -435,10 +459,12 @@ def _adam(model: nn.Module, config: ExpandConfig) -> GrowingAdam:
 
 
 def train_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, config: ExpandConfig | None = None,
-                    seed: int = 0, start_width: int = 1) -> tuple[ExpandingMLP, GrowthHistory]:
+                    seed: int = 0, start_width: int = 1, decide=None) -> tuple[ExpandingMLP, GrowthHistory]:
     """Train an ``ExpandingMLP`` from ``start_width`` neurons with full-batch Adam for
-    ``config.max_steps`` steps; every ``config.check_every`` steps, add the best candidate neuron if
-    ``should_grow`` says so (at most one per check, never beyond ``config.max_width``)."""
+    ``config.max_steps`` steps; every ``config.check_every`` steps, add the candidate neuron that
+    ``decide(eta, gains, config.tau, config.min_gain)`` picks (an index, or ``None`` for no growth;
+    default ``choose_candidate``: the best one, if ``should_grow`` says so), at most one per check and
+    never beyond ``config.max_width``."""
     config = config or ExpandConfig()
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
@@ -449,21 +475,26 @@ def train_expanding(X: torch.Tensor, y: torch.Tensor, num_classes: int, config: 
     history, budget = GrowthHistory(), Budget(None)     # a stopwatch: every step runs
     for step in range(config.max_steps):
         if step % config.check_every == 0:
-            _check_and_grow(model, optimizer, X, y, config, generator, step, history)
+            _check_and_grow(model, optimizer, X, y, config, generator, step, history, decide or choose_candidate)
         _adam_step(model, optimizer, X, y)
     history.seconds = budget.elapsed
     return model.eval(), history
 
 
 def _check_and_grow(model: ExpandingMLP, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
-                    config: ExpandConfig, generator: torch.Generator, step: int, history: GrowthHistory) -> None:
-    eta, gain, w, b = expansion_check(model, X, y, config, generator)
+                    config: ExpandConfig, generator: torch.Generator, step: int, history: GrowthHistory,
+                    decide) -> None:
+    eta, gains, w, b = score_candidates(model, X, y, config, generator)
+    gain = float(gains.max())
     with torch.no_grad():
         before = model(X)
         before64 = copy.deepcopy(model).double()(X.double())
-    grew = model.width < config.max_width and should_grow(eta, gain, config)
+    choice = decide(eta, gains.clone(), config.tau, config.min_gain) if model.width < config.max_width else None
+    if choice is not None and (isinstance(choice, bool) or not 0 <= int(choice) < len(gains)):
+        raise ValueError(f"decide must return a candidate index in [0, {len(gains)}) or None, got {choice!r}")
+    grew = choice is not None
     if grew:
-        grow(model, w, b, optimizer)
+        grow(model, w[int(choice)], b[int(choice)], optimizer)
         with torch.no_grad():   # in float64: float32 kernels may sum a longer row in another order
             history.max_diff.append(float((copy.deepcopy(model).double()(X.double()) - before64).abs().max()))
     history.step.append(step)
