@@ -20,7 +20,9 @@ one setting changed at a time. One remedy is implemented twice: ``darts_pt`` is
 perturbation-based selection as in DARTS-PT (Wang et al., ICLR 2021) and its code — edges in
 random order, an op removed without renormalising, scored by accuracy, fine-tuning between
 decisions — and ``perturbation_select`` a cheaper variant (renormalised, fixed order, loss, no
-fine-tuning); 07 compares them.
+fine-tuning); 07 compares them. 07's exercises drive its runs: ``search``/``Supernet`` take a
+``mixed_op`` function, ``search``/``search_epoch``/``darts_pt`` an ``arch_step`` and
+``SearchResult.cell`` a ``discretize`` (the library's own by default).
 """
 from __future__ import annotations
 
