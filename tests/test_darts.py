@@ -247,3 +247,82 @@ def test_darts_pt_follows_the_paper_and_leaves_the_caller_net_alone():
         pytest.approx(other.loss[e0, 3], rel=1e-5)
     with pytest.raises(ValueError, match="crit"):
         darts.darts_pt(result.net, data, cfg, crit="auc")
+
+
+def _tiny_data():
+    g = torch.Generator().manual_seed(0)
+    return type("D", (), {"X_train": torch.rand(80, 1, 8, 8, generator=g),
+                          "y_train": torch.arange(10).repeat(8)})()
+
+
+def _softmax_free_mix(x, ops, alpha):
+    """A wrong mixed op (07's first warned mistake): weights alpha itself, no softmax."""
+    return sum(a * op(x) for a, op in zip(alpha, ops))
+
+
+def _arch_step_without_zero_grad(net, alpha_optimizer, x_val, y_val):
+    """A wrong architecture step (07's warned mistake): gradients add up across steps."""
+    loss = F.cross_entropy(net(x_val), y_val)
+    loss.backward()
+    alpha_optimizer.step()
+    return loss.item()
+
+
+def test_supernet_with_a_mixed_op_function_computes_the_same_edges():
+    net = _net(seed=3)
+    with torch.no_grad():
+        net.alpha.copy_(torch.randn(6, 5, generator=torch.Generator().manual_seed(5)))
+    mine = copy.deepcopy(net)
+    mine.mixed_op = darts.mix
+    x, _ = _batch(6)
+    assert torch.allclose(net(x), mine(x), atol=1e-6)
+    for m in (net, mine):                       # the selections' masks, drops and projections too
+        m.mask[0, 2] = 0.0
+        m.drop[1, 3] = 0.0
+        m.decided[4], m.proj[4, 1] = True, 1.0
+    assert torch.allclose(net(x), mine(x), atol=1e-6)
+    mine(x).sum().backward()
+    assert mine.alpha.grad is not None and mine.alpha.grad[4].abs().sum() == 0   # a decided edge: no α gradient
+    wrong = copy.deepcopy(mine)
+    wrong.mixed_op = _softmax_free_mix
+    assert not torch.allclose(wrong(x), mine(x), atol=1e-3)         # the function really computes the edges
+
+
+def test_search_runs_the_given_mixed_op_and_arch_step():
+    data, cfg = _tiny_data(), darts.DartsConfig(num_epochs=2, channels=4, batch_size=16)
+    ref = darts.search(data, cfg, seed=0)
+    calls = []
+
+    def counted_step(*args):
+        calls.append(1)
+        return darts.arch_step(*args)
+
+    same = darts.search(data, cfg, seed=0, mixed_op=darts.mix, arch_step=counted_step)
+    assert len(calls) == 2 * 3                                        # 2 epochs of 3 batches (w half: 40 rows)
+    assert torch.allclose(same.alpha, ref.alpha, atol=1e-6)
+    assert same.net.mixed_op is darts.mix
+    no_zero_grad = darts.search(data, cfg, seed=0, arch_step=_arch_step_without_zero_grad)
+    assert not torch.allclose(no_zero_grad.alpha, ref.alpha, atol=1e-4)
+    no_softmax = darts.search(data, cfg, seed=0, mixed_op=_softmax_free_mix)
+    assert not torch.allclose(no_softmax.alpha, ref.alpha, atol=1e-4)
+    assert ref.cell(discretize=lambda a, exclude_none: ("skip_connect",) * 6) == ("skip_connect",) * 6
+
+
+def test_darts_pt_fine_tunes_with_the_given_arch_step_and_the_net_mixed_op():
+    data, cfg = _tiny_data(), darts.DartsConfig(num_epochs=1, channels=4, batch_size=16)
+    result = darts.search(data, cfg, seed=0)
+    ref = darts.darts_pt(result.net, data, cfg, tune_epochs=1, seed=3)
+    calls = []
+
+    def counted_step(*args):
+        calls.append(1)
+        return darts.arch_step(*args)
+
+    mine_net = copy.deepcopy(result.net)
+    mine_net.mixed_op = darts.mix
+    mine = darts.darts_pt(mine_net, data, cfg, tune_epochs=1, seed=3, arch_step=counted_step)
+    assert len(calls) == 5 * 3                                        # 5 fine-tunings of one 3-batch epoch
+    assert mine.cell == ref.cell and np.allclose(mine.acc, ref.acc, equal_nan=True)
+    assert mine.net.mixed_op is darts.mix
+    wrong = darts.darts_pt(result.net, data, cfg, tune_epochs=1, seed=3, arch_step=_arch_step_without_zero_grad)
+    assert not torch.allclose(wrong.net.alpha, ref.net.alpha, atol=1e-5)

@@ -20,7 +20,9 @@ one setting changed at a time. One remedy is implemented twice: ``darts_pt`` is
 perturbation-based selection as in DARTS-PT (Wang et al., ICLR 2021) and its code — edges in
 random order, an op removed without renormalising, scored by accuracy, fine-tuning between
 decisions — and ``perturbation_select`` a cheaper variant (renormalised, fixed order, loss, no
-fine-tuning); 07 compares them.
+fine-tuning); 07 compares them. 07's exercises drive its runs: ``search``/``Supernet`` take a
+``mixed_op`` function, ``search``/``search_epoch``/``darts_pt`` an ``arch_step`` and
+``SearchResult.cell`` a ``discretize`` (the library's own by default).
 """
 from __future__ import annotations
 
@@ -85,12 +87,23 @@ class MixedOp(nn.Module):
         return (w[SKIP] * x + w[CONV1] * self.ops[CONV1](x) + w[CONV3] * self.ops[CONV3](x)
                 + w[POOL] * avg_pool_3x3(x))
 
+    def callables(self, scale: torch.Tensor | None = None) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """The 5 ops as callables in the order of ``OPS`` (``none`` as zeros, the pool as
+        ``avg_pool_3x3``), for a ``mixed_op(x, ops, alpha)`` written as 07's exercise. With
+        ``scale`` (5 values) op k's output is multiplied by ``scale[k]`` (``Supernet.drop``)."""
+        ops = [torch.zeros_like, lambda t: t, self.ops[CONV1], self.ops[CONV3], avg_pool_3x3]
+        if scale is None:
+            return ops
+        return [lambda t, f=f, s=s: s * f(t) for f, s in zip(ops, scale)]
+
 
 class SearchCell(nn.Module):
     """The NB-201 cell with a mixed op on every edge; reads α from the supernet that owns it.
 
     The mixing weights come from ``Supernet.mixing_weights`` (softmax(α), with the masks and
-    projections of the two perturbation-based selections applied).
+    projections of the two perturbation-based selections applied). If the supernet was given a
+    ``mixed_op`` function, every edge not yet decided is computed by it instead:
+    ``mixed_op(x, edge.callables(drop), effective_alpha)`` — the same numbers up to rounding.
     """
 
     def __init__(self, channels: int, owner: "Supernet"):
@@ -99,11 +112,22 @@ class SearchCell(nn.Module):
         object.__setattr__(self, "_owner", owner)   # not a submodule: avoids a module cycle
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = self._owner.mixing_weights()
+        owner = self._owner
+        if owner.mixed_op is None:
+            weights = owner.mixing_weights()
+            edge_out = lambda k, t: self.edges[k].weighted(t, weights[k])  # noqa: E731
+        else:
+            alpha, decided = owner.effective_alpha(), owner.decided.tolist()
+            dropped = (owner.drop != 1).any(dim=1).tolist()
+
+            def edge_out(k: int, t: torch.Tensor) -> torch.Tensor:
+                edge = self.edges[k]
+                if decided[k]:          # projected to one op: nothing left to mix
+                    return edge.weighted(t, owner.proj[k])
+                return owner.mixed_op(t, edge.callables(owner.drop[k] if dropped[k] else None), alpha[k])
         nodes = [x]
         for j in (1, 2, 3):
-            nodes.append(sum(edge.weighted(nodes[i], weights[k])
-                             for k, (edge, (to, i)) in enumerate(zip(self.edges, EDGES)) if to == j))
+            nodes.append(sum(edge_out(k, nodes[i]) for k, (to, i) in enumerate(EDGES) if to == j))
         return nodes[3]
 
 
@@ -116,10 +140,13 @@ class Supernet(nn.Module):
     ``darts_pt``, as the paper's code): a removed op's softmax weight is multiplied by 0, the
     others keep theirs (no renormalisation); ``decided``/``proj`` (``darts_pt``): a decided edge
     uses the one-hot weights in ``proj`` instead of softmax(α).
+
+    ``mixed_op`` (optional): a function ``mixed_op(x, ops, alpha)`` like ``mix`` — 07's exercise —
+    that then computes every undecided edge (see ``SearchCell``); None: the library's ``MixedOp``.
     """
 
     def __init__(self, channels: int = 16, num_classes: int = 10, alpha_init: float = 1e-3,
-                 cells_per_stage: int = 1):
+                 cells_per_stage: int = 1, mixed_op: Callable | None = None):
         super().__init__()
         if channels < 1:
             raise ValueError(f"channels must be a positive int, got {channels!r}")
@@ -129,6 +156,7 @@ class Supernet(nn.Module):
         self.register_buffer("drop", torch.ones(NUM_EDGES, len(OPS)))
         self.register_buffer("proj", torch.zeros(NUM_EDGES, len(OPS)))
         self.register_buffer("decided", torch.zeros(NUM_EDGES, dtype=torch.bool))
+        self.mixed_op = mixed_op
         self.net = CellNetwork(
             lambda c: nn.Sequential(*(SearchCell(c, self) for _ in range(cells_per_stage))),
             channels, num_classes)
@@ -287,17 +315,20 @@ class SearchResult:
     def alpha(self) -> torch.Tensor:
         return self.net.alpha.detach().clone()
 
-    def cell(self, exclude_none: bool = True) -> Ops:
-        """The discretised cell (``derive_cell`` of the final α)."""
-        return derive_cell(self.net.alpha, exclude_none)
+    def cell(self, exclude_none: bool = True, discretize: Callable[..., Ops] = derive_cell) -> Ops:
+        """The discretised cell: ``discretize`` (default ``derive_cell``; 07 passes the learner's)
+        of the final α."""
+        return discretize(self.net.alpha, exclude_none)
 
 
 def search_epoch(net: Supernet, w_opt: torch.optim.Optimizer, a_opt: torch.optim.Optimizer,
                  w_half: tuple, a_half: tuple, c: "DartsConfig", g: torch.Generator,
-                 sched=None) -> tuple[list[float], list[float]]:
+                 sched=None, arch_step: Callable[..., float] = arch_step) -> tuple[list[float], list[float]]:
     """One epoch of first-order DARTS: per batch an ``arch_step`` on the α half, then a
     ``weight_step`` on the w half (and ``sched.step()``). Returns the batches' w and α losses.
-    ``search`` runs it every epoch; ``darts_pt`` fine-tunes with it between decisions."""
+    ``search`` runs it every epoch; ``darts_pt`` fine-tunes with it between decisions.
+    ``arch_step``: the architecture step, ``arch_step(net, a_opt, x, y) -> loss`` (default the
+    library's; 07 passes the learner's)."""
     (X_w, y_w), (X_a, y_a) = w_half, a_half
     net.train()
     perm_w, perm_a = torch.randperm(len(y_w), generator=g), torch.randperm(len(y_a), generator=g)
@@ -314,20 +345,23 @@ def search_epoch(net: Supernet, w_opt: torch.optim.Optimizer, a_opt: torch.optim
 
 
 def search(data, config: DartsConfig = DartsConfig(), seed: int = 0,
-           on_epoch: Callable[[int, Supernet], None] | None = None) -> SearchResult:
+           on_epoch: Callable[[int, Supernet], None] | None = None, *,
+           mixed_op: Callable | None = None, arch_step: Callable[..., float] = arch_step) -> SearchResult:
     """First-order DARTS on the digits training split (07).
 
     ``data`` has ``X_train``/``y_train`` (images ``(N, 1, 8, 8)`` or rows of 64); the split
     into halves is fixed (seed 0), ``seed`` sets α and the weights' initialisation and the
     batch order. Each step: one ``arch_step`` on a batch of the α half, then one
     ``weight_step`` on a batch of the w half (DARTS's order). α is recorded every epoch.
+    ``mixed_op`` and ``arch_step`` replace the library's mixed op (``Supernet(mixed_op=...)``) and
+    architecture step: 07 runs the search with the learner's; the defaults are the reference.
     """
     if not (hasattr(data, "X_train") and hasattr(data, "y_train")):
         raise ValueError(f"data needs X_train and y_train (e.g. genlab.data.load_digits()), got {type(data).__name__}")
     (X_w, y_w), (X_a, y_a) = split_halves(data.X_train, data.y_train)
     c = config
     torch.manual_seed(seed)
-    net = Supernet(c.channels, cells_per_stage=c.cells_per_stage)
+    net = Supernet(c.channels, cells_per_stage=c.cells_per_stage, mixed_op=mixed_op)
     w_opt = torch.optim.SGD(net.weights(), lr=c.w_lr, momentum=c.w_momentum,
                             weight_decay=c.w_weight_decay)
     a_opt = torch.optim.Adam(net.arch_parameters(), lr=c.alpha_lr, betas=c.alpha_betas,
@@ -341,7 +375,7 @@ def search(data, config: DartsConfig = DartsConfig(), seed: int = 0,
     history.record(0, net.alpha)
     budget = Budget(None)                   # a stopwatch: the search runs all its epochs
     for epoch in range(1, c.num_epochs + 1):
-        lw, la = search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g, sched)
+        lw, la = search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g, sched, arch_step)
         history.record(epoch, net.alpha)
         train_loss.append(float(np.mean(lw)))
         alpha_loss.append(float(np.mean(la)) if la else float("nan"))
@@ -447,7 +481,7 @@ def supernet_scores(net: Supernet, X: torch.Tensor, y: torch.Tensor,
 
 def darts_pt(net: Supernet, data, config: DartsConfig = DartsConfig(), *, tune_epochs: int = 1,
              crit: str = "acc", exclude_none: bool = False, seed: int = 0,
-             score_batch_size: int | None = None) -> PTResult:
+             score_batch_size: int | None = None, arch_step: Callable[..., float] = arch_step) -> PTResult:
     """Perturbation-based architecture selection as in Wang et al. (ICLR 2021) and their code
     (``nasbench201/projection.py`` of github.com/ruocwang/darts-pt), on a copy of ``net``.
 
@@ -462,7 +496,8 @@ def darts_pt(net: Supernet, data, config: DartsConfig = DartsConfig(), *, tune_e
     code, ``none`` is a candidate (``exclude_none=True`` rules it out). The Adam state of the
     search is not carried over (a fresh optimiser; the paper resumes the search's). The paper
     scores in batches of 64 (BN on each batch's statistics); ``score_batch_size=None`` scores the
-    α half as one batch, several times faster on a CPU.
+    α half as one batch, several times faster on a CPU. ``arch_step`` is the fine-tuning's
+    architecture step (as in ``search``); the copy keeps ``net.mixed_op``.
     """
     if crit not in ("acc", "loss"):
         raise ValueError(f"crit must be 'acc' or 'loss', got {crit!r}")
@@ -505,5 +540,5 @@ def darts_pt(net: Supernet, data, config: DartsConfig = DartsConfig(), *, tune_e
         cell[e] = OPS[best[1]]
         if decision < NUM_EDGES - 1:
             for _ in range(tune_epochs):
-                search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g)
+                search_epoch(net, w_opt, a_opt, (X_w, y_w), (X_a, y_a), c, g, arch_step=arch_step)
     return PTResult(tuple(cell), order, acc, loss, net, budget.elapsed)
