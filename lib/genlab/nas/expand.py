@@ -12,10 +12,13 @@ gradient says that a new neuron would let the loss fall substantially further. F
   step count per entry, so ``grow`` starts the new weights as new (zero moments, step 0);
 - **when to grow**: only if the best of a batch of random candidates raises the readout's score by
   a factor (``gain > tau * eta``, the paper's relative rule) *and* promises a loss decrease of at
-  least ``min_gain`` nats (``gain / 2 > min_gain``, a project-chosen price, not the paper's), so
-  growth stops once no neuron can buy a meaningful decrease (``should_grow``; ``choose_candidate``
-  takes the decision at each check, and ``train_expanding(decide=...)`` accepts another one);
-- **memory**: dense vs sparse (COO / CSR) storage of weights and the break-even density.
+  least ``min_gain`` nats (``gain / 2 > min_gain``, a price whose value this project chose; the
+  authors' code has an absolute threshold too: ``abs_thresh`` = 2.5e-3 on the gain divided by the
+  squared norm of the loss's gradient at the outputs, ``senn_mlp/experiment2.py``), so growth
+  stops once no neuron can buy a meaningful decrease (``should_grow``; ``choose_candidate`` takes
+  the decision at each check, and ``train_expanding(decide=...)`` accepts another one);
+- **memory**: dense vs sparse (COO / CSR) storage of weights and the break-even density
+  (training with sparse weights: ``sparse_training``).
 
 What is approximated, compared with the paper. The growth loop scores only the *readout* layer
 plus the candidate's outgoing weights, with the exact Fisher there (``candidate_gains``): for
@@ -27,8 +30,9 @@ weights add nothing at the moment of growth (their gradient is zero because the 
 are), which is why they are *chosen* to maximise the gain: the paper optimises them, we take the
 best of random draws. ``F`` is computed on the whole (small) training set and damped by
 ``damping * I``; with weight decay ``wd`` the penalty ``wd/2 |theta|^2`` adds ``wd * theta`` to
-``g`` and ``wd * I`` to ``F``. Only the width of the one hidden layer grows (the paper also adds
-layers).
+``g`` and ``wd * I`` to ``F``. Only the width of the one hidden layer grows here;
+``expand_deep`` grows every hidden layer and inserts layers (depth), scored with K-FAC over all
+layers, and ``sparse_training`` trains pruned layers as ``torch.sparse`` CSR tensors.
 """
 from __future__ import annotations
 
