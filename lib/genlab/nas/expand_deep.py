@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..runtime import Budget
-from .expand import ExpandConfig, GrowingAdam, _kfac_eta, _pad_like, _with_bias, sample_candidates, should_grow
+from .expand import ExpandConfig, GrowingAdam, _kfac_eta, add_neuron, _pad_like, _with_bias, sample_candidates, should_grow
 
 
 # ----------------------------------------------------------------------------- the network
@@ -128,25 +128,12 @@ def add_neuron_at(model: DeepExpandingMLP, layer: int, w_in: torch.Tensor, b_in:
     """
     if not 0 <= layer < model.depth:
         raise ValueError(f"layer must be in [0, {model.depth}), got {layer}")
-    lin, nxt = model.hidden[layer], model.linears()[layer + 1]
-    w_in = torch.as_tensor(w_in, dtype=lin.weight.dtype).reshape(-1)
-    if w_in.numel() != lin.in_features:
-        raise ValueError(f"w_in needs {lin.in_features} weights, got {w_in.numel()}")
-    b_in = torch.as_tensor(b_in, dtype=lin.bias.dtype).reshape(-1)
-    if b_in.numel() != 1:
-        raise ValueError(f"b_in is one number, got {b_in.numel()}")
-    new_lin = nn.Linear(lin.in_features, lin.out_features + 1).to(lin.weight)
-    new_nxt = nn.Linear(nxt.in_features + 1, nxt.out_features).to(nxt.weight)
-    with torch.no_grad():
-        new_lin.weight.copy_(torch.cat([lin.weight, w_in[None]], 0))
-        new_lin.bias.copy_(torch.cat([lin.bias, b_in]))
-        new_nxt.weight.copy_(torch.cat([nxt.weight, torch.zeros_like(nxt.weight[:, :1])], 1))
-        new_nxt.bias.copy_(nxt.bias)
+    # the two linear layers grow exactly as in the one-layer network (checks included)
+    new_lin, new_nxt = add_neuron(model.hidden[layer], model.linears()[layer + 1], w_in, b_in)
     model.hidden[layer] = new_lin
     model.alpha[layer] = nn.Parameter(torch.cat([model.alpha[layer].detach(), model.alpha[layer].new_zeros(1)]))
     model.beta[layer] = nn.Parameter(torch.cat([model.beta[layer].detach(), model.beta[layer].new_ones(1)]))
     model.free[layer] = torch.cat([model.free[layer], torch.zeros(1, dtype=torch.bool)])
-    nxt_name = f"hidden.{layer + 1}" if layer + 1 < model.depth else "out"
     if layer + 1 < model.depth:
         model.hidden[layer + 1] = new_nxt
     else:
