@@ -4,18 +4,15 @@ For every assignment: the model answers score full marks on every autograded tes
 unanswered student notebook scores zero without crashing the grader, and plausible wrong
 answers score less than full.
 
-Two kinds of wrong-answer files (``tests/wrong_answers/<assignment>.py``):
-- ``WRONG`` (00–09, until issues 14/15 rework them): all wrong answers in one submission, each
-  passing the visible tests and caught by a hidden one;
-- ``EACH_ALONE`` (design.md's grading rules): a list of wrong answers, each graded alone and
-  each scoring below full (with ``EXERCISES_ONLY = True`` only the set-up, exercise and test
-  cells run: ``grade.exercises_only``); each says where it must be caught — ``"visible"`` (the
-  mistake the prose warns about: the learner sees it before submitting) or ``"hidden"``
-  (overfitting to the visible cases).
+Each assignment's wrong answers (``tests/wrong_answers/<assignment>.py``, design.md's grading
+rules) are an ``EACH_ALONE`` list: each graded alone and each scoring below full (with
+``EXERCISES_ONLY = True`` only the set-up, exercise and test cells run: ``grade.exercises_only``);
+each says where it must be caught — ``"visible"`` (the mistake the prose warns about: the learner
+sees it before submitting) or ``"hidden"`` (overfitting to the visible cases).
 
-One autograde run per assignment grades the model, blank and (old style) wrong students; where
-a wrong answer fails is read from that run's autograded notebooks (the line each failure was
-raised on lies in a hidden-test region or not). EACH_ALONE wrong answers are graded by
+One autograde run per assignment grades the model and blank students; where a wrong answer fails
+is read from the autograded notebooks (the line each failure was raised on lies in a hidden-test
+region or not). The wrong answers are graded by
 ``genlab.course.alone`` (the set-up once, each submission in a fork of it: seconds each, where a
 kernel per submission cost 6–15 s); two of them — the first caught by a visible test, the first
 by a hidden one — also go through nbgrader's autograde, and the two graders must agree cell by cell.
@@ -45,7 +42,7 @@ def wrong_answers(name: str) -> dict:
     path = WRONG_DIR / f"{name}.py"
     assert path.exists(), f"add plausible wrong answers for {name} in {path}"
     found = runpy.run_path(str(path))
-    assert ("WRONG" in found) != ("EACH_ALONE" in found), f"{path} defines WRONG or EACH_ALONE (one of them)"
+    assert "EACH_ALONE" in found, f"{path} defines EACH_ALONE: a list of wrong answers, each graded alone"
     return found
 
 
@@ -56,8 +53,8 @@ def alone(i: int) -> str:
 @pytest.fixture(scope="module", ids=[a.name for a in ASSIGNMENTS],
                 params=[pytest.param(a, marks=pytest.mark.xdist_group(f"grade-{a.name}")) for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory, course_build):
-    """One autograde run per assignment with the students model, blank and the wrong answers
-    (one student "wrong", or one per wrong answer), on the test run's one build of the course."""
+    """One autograde run per assignment with the students model, blank and two sampled wrong
+    answers, then every wrong answer graded alone, on the test run's one build of the course."""
     a = request.param
     once = Path(os.environ["GENLAB_TEST_HOME"]) / f"graded-{a.name}"   # one folder for all workers
     assert not once.exists(), (f"{a.name} is graded a second time in this run: its tests were split across "
@@ -68,11 +65,7 @@ def graded(request, tmp_path_factory, course_build):
     run.submit("model", run.answered())
     run.submit("blank", run.released())
     found = wrong_answers(a.name)
-    run.each_alone = found.get("EACH_ALONE")
-    if run.each_alone is None:
-        run.submit("wrong", run.answered(found["WRONG"]))
-        run.autograde()
-        return run
+    run.each_alone = found["EACH_ALONE"]
     only = exercises_only if found.get("EXERCISES_ONLY") else (lambda nb: nb)
     run.sample = sorted({next(i for i, w in enumerate(run.each_alone) if w["caught"] == c)
                          for c in ("visible", "hidden") if any(w["caught"] == c for w in run.each_alone)})
@@ -109,19 +102,6 @@ def test_unanswered_notebook_scores_zero(graded):
     assert [(s.grade_id, s.score) for s in scores] == [(s.grade_id, 0) for s in scores]
 
 
-def test_wrong_answers_pass_visible_tests_but_lose_points(graded):
-    if graded.each_alone is not None:
-        pytest.skip("graded one by one (EACH_ALONE)")
-    scores = graded.scores("wrong")
-    tests = [s for s in scores if s.kind == "autograded test"]
-    lost = {s.grade_id for s in tests if s.score < s.max_score}
-    assert lost, "the plausible wrong answers scored full marks: the hidden tests miss them"
-    failures = graded.failures("wrong")
-    visible = [f"{f.grade_id}: {f.message[:200]}" for f in failures if f.where == "visible"]
-    assert not visible, f"wrong answers should pass the visible tests (the learner's Validate): {visible}"
-    assert {f.grade_id for f in failures} == lost, "every lost point is a failing hidden test"
-
-
 def test_failure_classification_sees_visible_failures(graded):
     """The check above can fail: the blank notebook fails its tests in their visible part."""
     failures = graded.failures("blank")
@@ -129,8 +109,6 @@ def test_failure_classification_sees_visible_failures(graded):
 
 
 def test_each_wrong_answer_alone_loses_points_where_it_says(graded):
-    if graded.each_alone is None:
-        pytest.skip("an old-style WRONG file: one submission (issue 15 reworks it)")
     for name, results in graded.alone_model.items():   # the grader itself: model answers pass
         assert results and all(r.score == r.max_score for r in results), (name, [r for r in results if r.error])
     problems = []
@@ -151,8 +129,6 @@ def test_each_wrong_answer_alone_loses_points_where_it_says(graded):
 def test_the_fast_grader_agrees_with_nbgrader(graded):
     """``genlab.course.alone`` scores each sampled wrong answer as nbgrader's autograde does:
     the same test cells lose their points, failing in the same (visible or hidden) region."""
-    if graded.each_alone is None:
-        pytest.skip("an old-style WRONG file: one submission (issue 15 reworks it)")
     assert graded.sample, "sample at least one wrong answer through nbgrader"
     for i in graded.sample:
         nbgrader_scores = {s.grade_id: s.score for s in graded.scores(alone(i)) if s.kind == "autograded test"}
