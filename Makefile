@@ -49,9 +49,11 @@ lab: setup
 	  --ServerApp.root_dir=$(LAB_ROOT) $(if $(filter 0,$(shell id -u)),--allow-root,) \
 	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-# Everything, one pytest-xdist worker per usable CPU (pyproject.toml, tests/conftest.py).
+# Everything, one pytest-xdist worker per usable CPU (pyproject.toml, tests/conftest.py); then the
+# after-course pass, which reads what the first produced (tests/test_after_course.py).
 test: test-tools
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --after-course
 
 # The edit-test loop (about 2 minutes): library unit tests and course hygiene; no notebook
 # executions, no grading cycles, no browser or hub.

@@ -36,7 +36,6 @@ _SLOW_FIRST = ["test_notebooks.py::test_notebook_runs_in_full_mode",
                # minutes each when the code behind a shipped model changed (skipped otherwise)
                "test_places_clip.py::test_shipped_places_clip_is_what_its_recipe_makes",
                "test_gpt_train.py::test_shipped_base_gpt_is_what_its_recipe_makes",
-               "test_notebooks.py::test_whole_course_runs_in_smoke_mode",
                "test_grading_cycle.py", "test_exchange.py", "test_hub.py", "test_browser.py",
                "test_course_hygiene.py", "test_nas_benchmark.py", "test_kernel_polling.py",
                "test_darts.py", "test_expand.py", "test_lab.py"]
@@ -79,7 +78,20 @@ def _rank(item: pytest.Item) -> int:
     return len(_SLOW_FIRST)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--after-course", action="store_true",
+                     help="run only the after-course tests (marker aftercourse): they read what a "
+                          "whole run just produced (the executed notebooks, the SMOKE times); "
+                          "`make test` runs them second")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    after = config.getoption("--after-course")
+    keep = [item for item in items if (item.get_closest_marker("aftercourse") is not None) == after]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
     items.sort(key=_rank)   # stable: the order within a rank is the file order
 
 

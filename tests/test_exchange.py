@@ -32,7 +32,7 @@ from genlab.course.build import nbgrader
 from genlab.course.feedback import hidden_lines
 from genlab.course.grade import fill_in, model_answers
 
-pytestmark = pytest.mark.grading
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("exchange")]   # one classroom, one worker
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "01_foundations"

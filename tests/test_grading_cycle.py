@@ -19,6 +19,7 @@ by a hidden one — also go through nbgrader's autograde, and the two graders mu
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import runpy
@@ -36,6 +37,20 @@ pytestmark = pytest.mark.grading
 ROOT = repo_root()
 ASSIGNMENTS = assignments(ROOT)
 WRONG_DIR = Path(__file__).parent / "wrong_answers"
+SMOKE_RECORD = ROOT / "reports" / "smoke-course.json"   # {assignment: SMOKE seconds}, this run's
+
+
+def record_smoke_seconds(name: str, seconds: float) -> None:
+    """Add one assignment's SMOKE seconds to ``SMOKE_RECORD`` (written by every worker: locked)."""
+    SMOKE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    with open(SMOKE_RECORD.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = os.environ["GENLAB_TEST_HOME"]        # one per pytest run: an older run's record is dropped
+        record = json.loads(SMOKE_RECORD.read_text()) if SMOKE_RECORD.exists() else {}
+        if record.get("run") != run:
+            record = {"run": run, "seconds": {}}
+        record["seconds"][name] = round(seconds, 1)
+        SMOKE_RECORD.write_text(json.dumps(record, indent=1, sort_keys=True))
 
 
 def wrong_answers(name: str) -> dict:
@@ -94,6 +109,17 @@ def test_model_answers_score_full_marks(graded):
     assert [(s.grade_id, s.score) for s in tests] == [(s.grade_id, s.max_score) for s in tests]
     written = [s for s in scores if s.kind == "written answer"]
     assert all(s.score is None for s in written), "answered written questions wait for a human grader"
+
+
+def test_model_answers_run_the_whole_notebook_in_smoke_mode(graded):
+    """The model student's autograde is the notebook's SMOKE run (GENLAB_SMOKE=1, every cell, hidden
+    tests included): no cell may raise — autograde runs on past errors, so a broken experiment
+    would otherwise cost no points. Its time goes to ``SMOKE_RECORD``, which the after-course pass
+    sums (tests/test_after_course.py: the whole course in SMOKE mode under ten minutes)."""
+    seconds, errors = graded.run_record("model")
+    assert not errors, f"{graded.assignment.name} raised in SMOKE mode: {errors}"
+    record_smoke_seconds(graded.assignment.name, seconds)
+    print(f"{graded.assignment.name}: SMOKE run (autograde of the model answers) {seconds:.1f} s")
 
 
 def test_unanswered_notebook_scores_zero(graded):

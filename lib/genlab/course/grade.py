@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -173,6 +174,26 @@ class GradingRun:
                         out.append(Failure(path.name, meta["grade_id"], where,
                                            f"{output.get('ename')}: {output.get('evalue')}"))
         return out
+
+    def run_record(self, student: str) -> tuple[float, list[str]]:
+        """How ``student``'s autograde ran: the seconds from the first cell's start to the last
+        cell's reply (nbclient's per-cell timestamps; the kernel's start-up is not included) and
+        every cell that raised, as "notebook cell N: error". Graded cells run in SMOKE mode,
+        so for the model student this is the SMOKE run of the whole notebook."""
+        seconds, errors = 0.0, []
+        folder = self.root / "autograded" / student / self.assignment.name
+        for path in sorted(folder.glob("*.ipynb")):
+            stamps = []
+            for i, cell in enumerate(_load(path)["cells"]):
+                times = cell.get("metadata", {}).get("execution", {})
+                stamps += [datetime.fromisoformat(times[k].replace("Z", "+00:00"))
+                           for k in ("iopub.status.busy", "shell.execute_reply") if k in times]
+                errors += [f"{path.name} cell {i}: {o.get('ename')}: {o.get('evalue')}"
+                           for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if not stamps:
+                raise ValueError(f"{path} has no execution timestamps (nbclient's record_timing)")
+            seconds += (max(stamps) - min(stamps)).total_seconds()
+        return seconds, errors
 
     def scores(self, student: str) -> list[CellScore]:
         """Every graded cell of ``student``'s autograded submission."""
