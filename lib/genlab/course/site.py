@@ -44,7 +44,7 @@ STATIC = "_static"
 REQUIRE_URL = f"{STATIC}/require.js"
 WIDGETS_URL = f"{STATIC}/widgets/embed-amd.js"
 INJECTED = "injected-parameters"       # papermill's tag on the cell it inserts
-FONT_SUFFIXES = {".woff", ".woff2", ".ttf", ".eot", ".svg"}
+FONT_SUFFIXES = {".woff2", ".woff"}   # what Chromium, Firefox and Safari load from the widgets' CSS
 
 
 @dataclass
@@ -182,8 +182,9 @@ def slug(text: str, seen: dict[str, int]) -> str:
 
 def render_markdown(path: Path, root: Path, targets: dict[Path, str]) -> str:
     """A Markdown file as HTML. Relative links to a file the site has (``targets``: repo path →
-    page) point to its page; links to other repository files keep their text, unlinked; remote
-    images become their alt text (the site loads nothing from outside)."""
+    page) point to its page; links to other repository files keep their text, unlinked; images
+    become their alt text (the README's only one is the remote Binder badge, and the site loads
+    nothing from outside)."""
     import mistune
 
     seen: dict[str, int] = {}
@@ -196,8 +197,9 @@ def render_markdown(path: Path, root: Path, targets: dict[Path, str]) -> str:
             if re.match(r"^[a-z]+:", url) or url.startswith("#"):
                 return super().link(text, url, title)
             target, _, anchor = url.partition("#")
-            page = targets.get((path.parent / target).resolve().relative_to(root.resolve())
-                               if (path.parent / target).resolve().is_relative_to(root.resolve()) else None)
+            resolved = (path.parent / target).resolve()
+            inside = resolved.is_relative_to(root.resolve())
+            page = targets.get(resolved.relative_to(root.resolve())) if inside else None
             if page is None:
                 return f'<span class="genlab-repo-link" title="{html.escape(target)}">{text}</span>'
             return super().link(text, page + (f"#{anchor}" if anchor else ""), title)
