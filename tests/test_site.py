@@ -92,9 +92,10 @@ def tiny_course(tmp_path):
     for folder, nb in (("solutions", solutions), ("course", course), ("reports/executed-full", executed)):
         (tmp_path / folder / "00_tiny").mkdir(parents=True)
         nbformat.write(nb, tmp_path / folder / "00_tiny" / "00_tiny.ipynb")
-    (tmp_path / "reports" / "execution.json").write_text(json.dumps([
-        {"notebook": "solutions/00_tiny/00_tiny.ipynb", "smoke": False, "condition": "quiet", "ok": True,
-         "seconds": 12.3, "peak_rss_mb": 512.0}]))
+    (tmp_path / "README.md").write_text(
+        "# tiny\n\n## Course map\n\n<!-- course-map:start -->\n| module | notebook | full-mode time | peak memory |\n"
+        "|---|---|---|---|\n| `00_tiny` | [00 · A tiny notebook](course/00_tiny/00_tiny.ipynb) | 12 s | 0.50 GB |\n"
+        "<!-- course-map:end -->\n\nSee [the Makefile](Makefile).\n")
     (tmp_path / site.NPM).mkdir(parents=True)
     (tmp_path / site.NPM / "node_modules").symlink_to(modules)
     return tmp_path
@@ -103,7 +104,7 @@ def tiny_course(tmp_path):
 def test_a_page_shows_the_learner_notebook_with_its_executed_outputs(tiny_course):
     report = site.build_site(tiny_course)
     out = tiny_course / "build" / "site"
-    assert [str(p) for p in report.pages] == ["index.html", "00_tiny.html"]
+    assert [str(p) for p in report.pages] == ["index.html", "00_tiny.html", "readme.html"]
     assert report.bytes > 3.5e6 and report.seconds > 0   # the widget manager (3.6 MB) and KaTeX are in it
     page = (out / "00_tiny.html").read_text()
     text = site.page_text(page)
@@ -120,7 +121,11 @@ def test_a_page_shows_the_learner_notebook_with_its_executed_outputs(tiny_course
         assert (out / url).is_file(), url
     assert not re.search(r"(unpkg\.com|cdnjs|jsdelivr|googleapis|mathjax)", page, re.I), "no CDN in a page"
     index = (out / "index.html").read_text()
-    assert '<a href="00_tiny.html">00 · A tiny notebook</a>' in index and "12 s" in index and "0.50 GB" in index
+    assert ('<tr><td><a href="00_tiny.html">00 · A tiny notebook</a></td><td class="num">12 s</td>'
+            '<td class="num">0.50 GB</td></tr>') in index and "<th>full-mode time</th>" in index
+    readme = (out / "readme.html").read_text()   # a guide: links to the site's pages, others unlinked
+    assert '<a href="00_tiny.html">00 · A tiny notebook</a>' in readme and '<h2 id="course-map">' in readme
+    assert '<span class="genlab-repo-link" title="Makefile">the Makefile</span>' in readme
 
 
 def test_a_stale_or_failed_run_is_refused_with_the_command_that_refreshes_it(tiny_course):

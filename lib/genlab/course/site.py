@@ -1,7 +1,8 @@
 """The course site: every notebook as executed in full mode, readable without running anything.
 
 ``python -m genlab.course site`` (``make site``) writes ``build/site/``: an index with the course
-map (title, full-mode time and peak memory per notebook) and the guides, and one page per
+map (title per notebook, with the full-mode times and peak memory of the README's course map) and
+the guides (``docs/*.md`` and the README), and one page per
 notebook rendered by nbconvert's ``lab`` template, so a page looks as the notebook does in
 JupyterLab, plots, tables and widgets (in their initial state) included.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import copy
 import html
-import json
 import re
 import shutil
 import sys
@@ -37,8 +37,7 @@ from .check import secret_lines
 
 EXECUTED = Path("reports") / "executed-full"
 OUT = Path("build") / "site"
-TIMES = Path("reports") / "execution.json"
-NPM = Path("deploy") / "site"          # package.json + package-lock.json of the widget scripts
+NPM = Path("deploy") / "site"          # package.json + package-lock.json: KaTeX, the widget scripts
 TEMPLATES = Path(__file__).with_name("site_templates")
 STATIC = "_static"
 REQUIRE_URL = f"{STATIC}/require.js"
@@ -234,31 +233,36 @@ nav.genlab-nav {{ border-bottom: 1px solid #ddd; padding-bottom: 0.5em; }}
 
 # --- index ------------------------------------------------------------------------------------
 
-def _times(root: Path) -> dict[str, dict]:
-    """Full-mode, quiet-machine records of ``reports/execution.json`` by notebook path."""
-    path = root / TIMES
-    records = json.loads(path.read_text()) if path.exists() else []
-    return {r["notebook"]: r for r in records
-            if not r.get("smoke") and r.get("condition", "quiet") == "quiet" and r.get("ok")}
+def course_map(root: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """The README's course-map table (the measured times and memory the project publishes):
+    its header's measurement columns, and each module's cells for them."""
+    text = (root / "README.md").read_text() if (root / "README.md").exists() else ""
+    start, end = text.find("<!-- course-map:start -->"), text.find("<!-- course-map:end -->")
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in text[start:end].splitlines() if line.startswith("|") and "---" not in line]
+    if start < 0 or end < 0 or not rows:
+        return [], {}
+    return rows[0][2:], {row[0].strip("`"): row[2:] for row in rows[1:]}
 
 
-def index_html(rows: list[dict], guides: list[tuple[str, str]]) -> str:
-    """The course map (one row per notebook: title, time, memory) and the guides' list."""
+def index_html(rows: list[dict], columns: list[str], guides: list[tuple[str, str]]) -> str:
+    """The course map (one row per notebook: title, the README's measurements) and the guides."""
     lines = ["<h1>genlab — the course, as executed</h1>",
              "<p>Every notebook of the course with the outputs of one full-mode run (plots, tables, "
              "widgets in their initial state). The exercises show what the learner starts from; "
              "run them yourself in JupyterLab (<code>make lab</code>).</p>",
              "<h2>Course map</h2>",
-             "<table><thead><tr><th>Notebook</th><th>Full-mode time</th><th>Peak memory</th></tr>"
-             "</thead><tbody>"]
+             "<table><thead><tr><th>Notebook</th>"
+             + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead><tbody>"]
     for row in rows:
-        seconds = f"{row['seconds']:.0f} s" if row.get("seconds") is not None else "not measured"
-        memory = f"{row['peak_rss_mb'] / 1024:.2f} GB" if row.get("peak_rss_mb") is not None else "not measured"
+        cells = row["measured"] or ["not measured"] * len(columns)
         lines.append(f'<tr><td><a href="{row["page"]}">{html.escape(row["title"])}</a></td>'
-                     f'<td class="num">{seconds}</td><td class="num">{memory}</td></tr>')
+                     + "".join(f'<td class="num">{html.escape(c)}</td>' for c in cells) + "</tr>")
     lines.append("</tbody></table>")
-    lines.append("<p>Times and peak memory (the kernel's peak resident memory) were measured with "
-                 "<code>python -m genlab.course execute</code> on a quiet 2-core machine.</p>")
+    if columns:
+        lines.append('<p>Times and peak kernel memory as the <a href="readme.html#course-map">README\'s '
+                     "course map</a> gives them, measured in full mode by <code>python -m genlab.course "
+                     "execute</code>; it says on which machine and under which load.</p>")
     if guides:
         lines.append("<h2>Guides</h2><ul>")
         lines += [f'<li><a href="{page}">{html.escape(title)}</a></li>' for title, page in guides]
@@ -310,7 +314,8 @@ def build_site(root: Path, executed: Path | None = None, out: Path | None = None
     out.mkdir(parents=True)
     copy_assets(root, out)
     report = SiteReport(out)
-    times, exporter = _times(root), _exporter()
+    columns, measured = course_map(root)
+    exporter = _exporter()
     notebooks = [(a.name, nb) for a in assignments(root) for nb in a.notebooks]
     pages = [f"{nb.stem}.html" for _, nb in notebooks]
     rows = []
@@ -330,13 +335,11 @@ def build_site(root: Path, executed: Path | None = None, out: Path | None = None
             raise ValueError(f"{pages[i]} would show {len(leaks)} line(s) of solution or hidden test "
                              f"from {solutions_nb.relative_to(root)}, e.g. {leaks[0]!r}")
         (out / pages[i]).write_text(page)
-        record = times.get(f"{SOURCE}/{name}/{solutions_nb.name}", {})
-        rows.append({"page": pages[i], "title": notebook_title(course, name),
-                     "seconds": record.get("seconds"), "peak_rss_mb": record.get("peak_rss_mb")})
+        rows.append({"page": pages[i], "title": notebook_title(course, name), "measured": measured.get(name)})
     report.pages += [Path(p) for p in pages]
     guides = _write_guides(root, out, dict(zip((Path(RELEASE) / n / nb.name for n, nb in notebooks), pages)))
     report.pages += [Path(p) for _, p in guides]
-    (out / "index.html").write_text(index_html(rows, guides))
+    (out / "index.html").write_text(index_html(rows, columns, guides))
     report.pages.insert(0, Path("index.html"))
     report.seconds = round(time.perf_counter() - start, 1)
     report.bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
