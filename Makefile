@@ -9,7 +9,7 @@ LAB_ROOT ?= course
 # Tools the real-use tests drive (issue 3): JupyterHub's proxy from npm, Debian's chromium.
 CHP    := deploy/local/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab-settings test-tools browser lab test test-fast test-recipes smoke stress course execute check benchmark clean
+.PHONY: setup lab-settings test-tools browser lab site test test-fast test-recipes smoke stress course execute check benchmark clean
 
 setup: $(STAMP)
 
@@ -41,7 +41,13 @@ $(CHP): deploy/local/package.json deploy/local/package-lock.json
 	cd deploy/local && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CHP)
 
-test-tools: setup browser $(CHP)
+# The course site's scripts (KaTeX, the widgets' HTML manager, require.js), served by the site itself.
+SITE_JS := deploy/site/node_modules/.package-lock.json
+$(SITE_JS): deploy/site/package.json deploy/site/package-lock.json
+	cd deploy/site && npm ci --no-audit --no-fund --loglevel=error
+	touch $(SITE_JS)
+
+test-tools: setup browser $(CHP) $(SITE_JS)
 
 # Offline: no news feed, no update check (both would reach out to the internet).
 lab: setup
@@ -66,6 +72,12 @@ test-fast: setup
 test-recipes: setup
 	GENLAB_RECIPES=all $(BIN)/python -m pytest -m slow -k recipe
 	$(BIN)/python -m genlab.course recipes --record
+
+# The course site (build/site): course/ with the outputs of the full-mode run in reports/executed-full.
+# A missing or stale run stops it and names the command that refreshes it (on a clean machine:
+# `make execute site`, about 25 minutes of notebooks first).
+site: setup $(SITE_JS)
+	$(BIN)/python -m genlab.course site
 
 # Instructor shortcuts (see README): rebuild course/, execute every notebook, check hygiene.
 course: setup

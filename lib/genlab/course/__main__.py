@@ -1,7 +1,9 @@
-"""``python -m genlab.course build|execute|check|grade|readme|stress`` — see the README's instructor guide."""
+"""``python -m genlab.course build|execute|check|grade|readme|recipes|stress|site|...`` — see the README's
+instructor guide and docs/facilitator.md."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import tempfile
@@ -72,6 +74,10 @@ def _grade(root: Path, args: argparse.Namespace) -> int:
                 failed += not ok
                 print(f"{a.name:<24} {student:<6} {got:g}/{out_of:g} auto-graded points "
                       f"{'ok' if ok else 'WRONG (expected ' + format(want, 'g') + ')'}")
+            seconds, errors = run.run_record("model")   # the model's autograde is the SMOKE run
+            failed += bool(errors)
+            print(f"{a.name:<24} model  ran in {seconds:.0f} s (SMOKE), "
+                  + (f"cells that raised: {errors}" if errors else "no cell raised"))
     return 1 if failed else 0
 
 
@@ -108,6 +114,10 @@ def _recipes(root: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+# Sub-commands with a module of their own, which parses the rest of the command line.
+DELEGATED = {"site": ("genlab.course.site", "build the course site (build/site) from course/ and the full-mode run")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genlab.course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds after which a run still going is killed (a failure); a run that uses "
                          "no CPU for 120 s is killed at once as hung")
     st.add_argument("--only", nargs="*", help="assignment name prefixes")
+    for name, (_, text) in DELEGATED.items():   # listed here; their options: `... NAME --help`
+        sub.add_parser(name, help=text)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
     args = parser.parse_args(argv)
     root = repo_root()
     handler = {"build": _build, "execute": _execute, "check": _check, "grade": _grade,
