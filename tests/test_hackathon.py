@@ -86,16 +86,17 @@ def hackathon(tmp_path_factory):
         notebooks = run.answered({f"{autograde.ASSIGNMENT}.ipynb": answers})
         run.submit(name, {nb: exercises_only(v) for nb, v in notebooks.items()})   # no experiments: faster
     grading = run.root / "hackathon"
-    runs = autograde.grade_all(run.root, grading, db_url=run.db_url, wall_s=WALL_S, memory_mb=MEMORY_MB,
-                               budget_s=BUDGET_S)
-    scored = subprocess.run([sys.executable, "-m", "genlab.hackathon.score", str(grading), run.db_url],
-                            capture_output=True, text=True)
-    assert scored.returncode == 0, scored.stderr[-3000:]
-    page, table = leaderboard.leaderboard(run.db_url, refresh=10)
-    run.runs, run.page, run.table, run.grading = {r.team: r for r in runs}, page, table, grading
+    cli = subprocess.run([sys.executable, "-m", "genlab.hackathon", "grade", "--root", str(run.root), "--db", run.db_url,
+                          "--wall", str(WALL_S), "--memory", str(MEMORY_MB), "--budget", str(BUDGET_S), "--refresh", "10"],
+                         capture_output=True, text=True, cwd=run.root)      # what the facilitator runs
+    assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
+    run.cli = cli.stdout
+    run.runs = {r.team: r for r in autograde.read_runs(grading)}
+    run.page, run.table = (grading / "leaderboard.html").read_text(), (grading / "leaderboard.csv").read_text()
+    run.grading = grading
     run.seconds = time.monotonic() - start
     print(f"hackathon end to end: {run.seconds:.0f} s; " +
-          "; ".join(f"{r.team} {r.status} {r.seconds:.0f} s" for r in runs) + "\n" + table)
+          "; ".join(f"{r.team} {r.status} {r.seconds:.0f} s" for r in run.runs.values()) + "\n" + run.cli + run.table)
     return run
 
 
@@ -126,6 +127,11 @@ def test_scores_in_the_gradebook(hackathon):
     assert sum(s.points for s in good.values()) > sum(s.points for s in weak.values()) > 0
     secret = json.loads((hackathon.grading / "secret.json").read_text())
     assert isinstance(secret["judge_seed"], int)
+
+
+def test_leaderboard_is_read_from_the_gradebook(hackathon):
+    page, table = leaderboard.leaderboard(hackathon.db_url)
+    assert table == hackathon.table and 'http-equiv="refresh"' not in page
 
 
 def test_leaderboard_csv_and_html(hackathon):

@@ -101,6 +101,8 @@ def render_csv(table: list[dict]) -> str:
 
 def leaderboard(db_url: str, refresh: int | None = None) -> tuple[str, str]:
     """(html, csv) of the hackathon's scores in the gradebook at ``db_url``."""
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
+        raise ValueError(f"no gradebook at {db_url} (nbgrader would create an empty one): give --root or --db")
     scores = read(db_url)
     if not scores:
         raise ValueError(f"no hackathon scores in {db_url}: run the grader (python -m genlab.hackathon grade) first")
