@@ -102,8 +102,10 @@ def teams(root: Path, assignment: str = ASSIGNMENT) -> list[str]:
 
 def grade_all(root: Path, grading: Path, *, db_url: str, wall_s: float, memory_mb: float, budget_s: float,
               names: list[str] | None = None, assignment: str = ASSIGNMENT, echo=print) -> list[TeamRun]:
-    """Grade each team in turn; write ``<grading>/runs.json``."""
+    """Grade each team in turn; write ``<grading>/runs.json`` (teams graded earlier stay in it, so a
+    late submission can be graded alone with ``names``)."""
     grading.mkdir(parents=True, exist_ok=True)
+    earlier = {r.team: r for r in read_runs(grading)} if (grading / "runs.json").exists() else {}
     runs = []
     for name in names or teams(root, assignment):
         echo(f"grading {name} (limits: {wall_s:g} s, {memory_mb:g} MB; budget {budget_s:g} CPU-s) ...")
@@ -111,7 +113,8 @@ def grade_all(root: Path, grading: Path, *, db_url: str, wall_s: float, memory_m
                        budget_s=budget_s, assignment=assignment)
         echo(f"  {r.status} after {r.seconds:.1f} s, {r.peak_mb:.0f} MB{': ' + r.reason if r.reason else ''}")
         runs.append(r)
-    (grading / "runs.json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
+    earlier.update({r.team: r for r in runs})
+    (grading / "runs.json").write_text(json.dumps([asdict(r) for r in earlier.values()], indent=1))
     return runs
 
 

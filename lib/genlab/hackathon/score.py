@@ -4,8 +4,9 @@
 ``autograde``), each team's exported artifacts, and data no team could see:
 
 - **Track A (generator).** A judge with ``genlab.metrics.judge``'s architecture and schedule,
-  trained on the digits' train + val splits with a **secret seed drawn now** (``secrets``;
-  recorded in ``<grading>/secret.json`` so the run can be audited and repeated). Scores: the
+  trained on the digits' train + val splits with a **secret seed drawn at the first scoring**
+  (``secrets``; recorded in ``<grading>/secret.json``, reused when a late team is scored, so
+  every team meets the same judge and the run can be audited). Scores: the
   Fréchet distance (FD) of the judge's features of the team's 1,000 samples to those of the 360
   test digits, and the share of samples the judge recognises as the class that was requested.
   Points: ``50·accuracy + 50·max(0, 1 − FD / FD_baseline)``, where the baseline is the class-mean
@@ -123,11 +124,13 @@ def score_all(grading: Path, db_url: str, seed: int | None = None) -> dict[str, 
     """Score every team in ``<grading>/runs.json``; write the gradebook and ``scores.json``."""
     from genlab.nas.benchmark import load_benchmark
 
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    secret = grading / "secret.json"
+    if seed is None:     # drawn at the first scoring, reused for late teams: one judge for everyone
+        seed = json.loads(secret.read_text())["judge_seed"] if secret.exists() else secrets.randbelow(2**31)
     judge, digits = train_judge(seed)
     bench = load_benchmark()
     fd_base, regret_random = baseline_fd(judge, digits, seed), random_regret(bench, team.NUM_QUERIES)
-    (grading / "secret.json").write_text(json.dumps(
+    secret.write_text(json.dumps(
         {"judge_seed": seed, "baseline_fd": fd_base, "random_regret": regret_random}, indent=1))
     out = {}
     for run in read_runs(grading):
