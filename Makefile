@@ -59,7 +59,7 @@ lab: setup
 # after-course pass, which reads what the first produced (tests/test_after_course.py).
 test: test-tools
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --after-course
+	$(BIN)/python -m pytest --after-course -n 0
 
 # The edit-test loop (about 2 minutes): library unit tests and course hygiene; no notebook
 # executions, no grading cycles, no browser or hub.

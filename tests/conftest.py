@@ -36,6 +36,7 @@ _SLOW_FIRST = ["test_notebooks.py::test_notebook_runs_in_full_mode",
                # minutes each when the code behind a shipped model changed (skipped otherwise)
                "test_places_clip.py::test_shipped_places_clip_is_what_its_recipe_makes",
                "test_gpt_train.py::test_shipped_base_gpt_is_what_its_recipe_makes",
+               "test_hackathon.py::test_statuses_and_reasons",   # its fixture grades five teams (~150 s)
                "test_grading_cycle.py", "test_exchange.py", "test_hub.py", "test_browser.py",
                "test_course_hygiene.py", "test_nas_benchmark.py", "test_kernel_polling.py",
                "test_darts.py", "test_expand.py", "test_lab.py"]

@@ -115,7 +115,13 @@ def _recipes(root: Path, args: argparse.Namespace) -> int:
 
 
 # Sub-commands with a module of their own, which parses the rest of the command line.
-DELEGATED = {"site": ("genlab.course.site", "build the course site (build/site) from course/ and the full-mode run")}
+DELEGATED = {
+    "site": ("genlab.course.site", "main", "build the course site (build/site) from course/ and the full-mode run"),
+    "hackathon": ("genlab.hackathon.__main__", "grade", "grade 13_hackathon's teams under hard time and memory "
+                  "limits, score them in a separate process, write the leaderboard"),
+    "leaderboard": ("genlab.hackathon.leaderboard", "main", "rewrite the hackathon's leaderboard (HTML + CSV) "
+                    "from the gradebook"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,11 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds after which a run still going is killed (a failure); a run that uses "
                          "no CPU for 120 s is killed at once as hung")
     st.add_argument("--only", nargs="*", help="assignment name prefixes")
-    for name, (_, text) in DELEGATED.items():   # listed here; their options: `... NAME --help`
+    for name, (_, _, text) in DELEGATED.items():   # listed here; their options: `... NAME --help`
         sub.add_parser(name, help=text)
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in DELEGATED:
-        return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
+        module, function, _ = DELEGATED[argv[0]]
+        return getattr(importlib.import_module(module), function)(argv[1:])
     args = parser.parse_args(argv)
     root = repo_root()
     handler = {"build": _build, "execute": _execute, "check": _check, "grade": _grade,
