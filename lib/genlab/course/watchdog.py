@@ -103,8 +103,9 @@ def describe_tree(pid: int) -> str:
     return "\n".join(parts)
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and every live process under it."""
+def _tree_sum(pid: int, measure) -> float:
+    """``measure(process)`` summed over ``pid`` and every live process under it (a process that
+    ends while we look counts zero)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -113,11 +114,21 @@ def tree_cpu_seconds(pid: int) -> float:
     total = 0.0
     for proc in procs:
         try:
-            cpu = proc.cpu_times()
-            total += cpu.user + cpu.system
+            total += measure(proc)
         except psutil.Error:
             pass
     return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and every live process under it."""
+    return _tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and every live process under it, in MB (shared pages counted
+    in each process: an over-estimate, on the safe side for a limit; genlab.hackathon.limits)."""
+    return _tree_sum(pid, lambda proc: proc.memory_info().rss) / 2**20
 
 
 def nudge_kernels(pid: int, wait: float = 10.0) -> list[str]:

@@ -25,9 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-import psutil
-
-from genlab.course.watchdog import kill_tree
+from genlab.course.watchdog import kill_tree, tree_rss_mb
 
 
 @dataclass
@@ -41,23 +39,6 @@ class Limited:
     peak_mb: float
     stopped: str | None = None
     reason: str | None = None
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and every live process under it, in MB (shared pages counted
-    in each process: an over-estimate, on the safe side for a limit)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            pass
-    return total / 2**20
 
 
 def run_limited(cmd: list[str], *, wall_s: float, memory_mb: float, env: dict | None = None,
